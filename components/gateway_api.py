@@ -1,0 +1,29 @@
+"""GatewayApiCrds: the Gateway API standard-channel CRDs from one pinned release."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from .versions import gateway_api_install_url
+
+
+@dataclass(frozen=True)
+class GatewayApiCrdsArgs:
+    version: str
+
+
+class GatewayApiCrds(pulumi.ComponentResource):
+    """The CRDs behind Gateway, HTTPRoute and ReferenceGrant. Protected: deleting them deletes every route."""
+
+    def __init__(self, name: str, args: GatewayApiCrdsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("homelab-mesh:gateway-api:GatewayApiCrds", name, None, opts)
+        self.url = gateway_api_install_url(args.version)
+        self.crds = k8s.yaml.v2.ConfigFile(
+            "gateway-api-standard-crds",
+            file=self.url,
+            opts=pulumi.ResourceOptions(parent=self, protect=True),
+        )
+        self.register_outputs({"version": args.version, "url": self.url})

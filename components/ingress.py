@@ -1,0 +1,142 @@
+"""IngressGateway: the front door. A Gateway API Gateway (class istio) terminating TLS per hostname."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from . import names
+from .kubernetes import KubernetesObject, metadata, namespace
+from .settings import Route, TlsSettings
+from .tls import GatewayCertificates, GatewayCertificatesArgs
+
+GATEWAY_API = "gateway.networking.k8s.io/v1"
+
+
+@dataclass(frozen=True)
+class IngressGatewayArgs:
+    hostnames: tuple[str, ...]
+    routes: tuple[Route, ...]
+    address: str | None
+    tls: TlsSettings
+    stack: str
+    # What the Gateway needs before it can be Programmed: istiod, the Gateway API CRDs, MetalLB's pools.
+    depends_on: Sequence[pulumi.Resource]
+
+
+def listeners(
+    hostnames: Sequence[str], routes: Sequence[Route], secret_names: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """An HTTP listener for the redirect and one HTTPS listener per hostname.
+
+    Each HTTPS listener admits routes only from the namespace that serves its hostname (least privilege);
+    one without a route admits only the gateway's own namespace, which attaches nothing to it.
+    """
+    route_namespace = {route.hostname: route.namespace for route in routes}
+    result: list[dict[str, Any]] = [
+        {
+            "name": names.HTTP_LISTENER,
+            "port": 80,
+            "protocol": "HTTP",
+            "allowedRoutes": {"namespaces": {"from": "Same"}},
+        }
+    ]
+    for hostname in hostnames:
+        namespace = route_namespace.get(hostname)
+        allowed: dict[str, Any] = (
+            {"from": "Selector", "selector": {"matchLabels": {names.NAMESPACE_NAME_LABEL: namespace}}}
+            if namespace
+            else {"from": "Same"}
+        )
+        result.append(
+            {
+                "name": names.https_listener(hostname),
+                "port": 443,
+                "protocol": "HTTPS",
+                "hostname": hostname,
+                "tls": {
+                    "mode": "Terminate",
+                    "certificateRefs": [{"group": "", "kind": "Secret", "name": secret_names[hostname]}],
+                },
+                "allowedRoutes": {"namespaces": allowed, "kinds": [{"kind": "HTTPRoute"}]},
+            }
+        )
+    return result
+
+
+def gateway_spec(
+    hostnames: Sequence[str], routes: Sequence[Route], secret_names: Mapping[str, str], address: str | None
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "gatewayClassName": names.GATEWAY_CLASS,
+        "listeners": listeners(hostnames, routes, secret_names),
+    }
+    if address:
+        # Lands on the Service istiod generates for the Gateway, where MetalLB reads it.
+        spec["infrastructure"] = {"annotations": {"metallb.io/loadBalancerIPs": address}}
+    return spec
+
+
+def redirect_route_spec(hostnames: Sequence[str]) -> dict[str, Any]:
+    return {
+        "parentRefs": [{"name": names.GATEWAY_NAME, "sectionName": names.HTTP_LISTENER}],
+        "hostnames": list(hostnames),
+        "rules": [
+            {"filters": [{"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 301}}]}
+        ],
+    }
+
+
+class IngressGateway(pulumi.ComponentResource):
+    address: pulumi.Output[str | None]
+    urls: list[str]
+
+    def __init__(self, name: str, args: IngressGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("homelab-mesh:ingress:IngressGateway", name, None, opts)
+        # Labelled as in the homelab's own setup; istiod still marks the gateway pods dataplane-mode=none.
+        self.namespace = namespace(
+            names.GATEWAY_NAMESPACE,
+            labels={names.DATAPLANE_MODE_LABEL: "ambient"},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.certificates = GatewayCertificates(
+            "gateway-certificates",
+            GatewayCertificatesArgs(
+                hostnames=args.hostnames,
+                tls=args.tls,
+                namespace=names.GATEWAY_NAMESPACE,
+                depends_on=[self.namespace],
+                stack=args.stack,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.gateway = KubernetesObject(
+            "ingress-gateway",
+            api_version=GATEWAY_API,
+            kind="Gateway",
+            # Programmed=True means istiod deployed the proxy and MetalLB assigned its address.
+            metadata=metadata(
+                names.GATEWAY_NAME, names.GATEWAY_NAMESPACE, annotations={"pulumi.com/waitFor": "condition=Programmed"}
+            ),
+            spec=gateway_spec(args.hostnames, args.routes, self.certificates.secret_names, args.address),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*self.certificates.secrets, *args.depends_on]),
+        )
+        self.redirect = KubernetesObject(
+            "http-to-https-redirect",
+            api_version=GATEWAY_API,
+            kind="HTTPRoute",
+            metadata=metadata("http-to-https", names.GATEWAY_NAMESPACE),
+            spec=redirect_route_spec(args.hostnames),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.gateway]),
+        )
+        self.address = self.gateway.status.apply(_first_address)
+        self.urls = [f"https://{hostname}/" for hostname in args.hostnames]
+        self.register_outputs({"address": self.address, "urls": self.urls})
+
+
+def _first_address(status: Mapping[str, Any] | None) -> str | None:
+    addresses = (status or {}).get("addresses") or []
+    return addresses[0].get("value") if addresses else None

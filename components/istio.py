@@ -1,0 +1,126 @@
+"""IstioAmbient: istio-base -> istiod -> istio-cni -> ztunnel, each waiting for the one before."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from . import names
+from .kubernetes import KubernetesObject, metadata, namespace
+from .resources import ResourceProfile
+
+# (release name, chart) in install order: ztunnel is Ready only once istiod serves xDS and the CNI agent
+# runs on the node (istio/ztunnel#156, #1674); istiod needs the Gateway API CRDs at start-up.
+RELEASES: tuple[tuple[str, str], ...] = (
+    ("istio-base", "base"),
+    ("istiod", "istiod"),
+    ("istio-cni", "cni"),
+    ("ztunnel", "ztunnel"),
+)
+
+
+@dataclass(frozen=True)
+class IstioAmbientArgs:
+    version: str
+    chart_repository: str
+    hub: str
+    platform: str
+    resources: Mapping[str, ResourceProfile]
+    mtls_mode: str
+    helm_timeout_seconds: int
+    gateway_api_crds: pulumi.Resource
+
+
+def chart_values(
+    version: str, hub: str, platform: str, resources: Mapping[str, ResourceProfile]
+) -> dict[str, dict[str, Any]]:
+    """Helm values per release. Values are passed flat (never under _internal_defaults_do_not_set)."""
+    # Image hub/tag and platform go through `global` in every chart so the four stay in lockstep.
+    shared_global: dict[str, Any] = {"hub": hub, "tag": version}
+    if platform != "none":
+        shared_global["platform"] = platform
+    return {
+        "istio-base": {"global": dict(shared_global)},
+        "istiod": {
+            "profile": "ambient",
+            "global": {
+                **shared_global,
+                "proxy": {"resources": resources["gateway"].as_values()},
+                "waypoint": {"resources": resources["waypoint"].as_values()},
+            },
+            "autoscaleEnabled": False,
+            "replicaCount": 1,
+            "resources": resources["istiod"].as_values(),
+        },
+        "istio-cni": {"profile": "ambient", "global": dict(shared_global), "resources": resources["cni"].as_values()},
+        "ztunnel": {"profile": "ambient", "global": dict(shared_global), "resources": resources["ztunnel"].as_values()},
+    }
+
+
+def mesh_peer_authentication_spec(mode: str) -> dict[str, Any]:
+    return {"mtls": {"mode": mode}}
+
+
+class IstioAmbient(pulumi.ComponentResource):
+    """Istio in ambient mode from the four official charts, installed and removed in the documented order."""
+
+    namespace: KubernetesObject
+    releases: dict[str, k8s.helm.v3.Release]
+
+    def __init__(self, name: str, args: IstioAmbientArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("homelab-mesh:istio:IstioAmbient", name, None, opts)
+        self.namespace = namespace(names.ISTIO_NAMESPACE, opts=pulumi.ResourceOptions(parent=self))
+        values = chart_values(args.version, args.hub, args.platform, args.resources)
+        # Pulumi's own deadline sits above Helm's so Helm reports which object was not ready.
+        operation_timeout = f"{args.helm_timeout_seconds + 120}s"
+        self.releases = {}
+        previous: pulumi.Resource = self.namespace
+        for release_name, chart in RELEASES:
+            depends_on = [previous]
+            if release_name == "istiod":
+                # istiod reads the Gateway API CRDs at start-up and creates its GatewayClasses.
+                depends_on.append(args.gateway_api_crds)
+            self.releases[release_name] = k8s.helm.v3.Release(
+                release_name,
+                name=release_name,
+                chart=chart,
+                version=args.version,
+                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.chart_repository),
+                namespace=names.ISTIO_NAMESPACE,
+                values=values[release_name],
+                timeout=args.helm_timeout_seconds,
+                cleanup_on_fail=True,
+                max_history=5,
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    # istio-base owns the Istio CRDs: replacing or deleting it deletes every Istio resource.
+                    protect=release_name == "istio-base",
+                    depends_on=depends_on,
+                    custom_timeouts=pulumi.CustomTimeouts(create=operation_timeout, update=operation_timeout),
+                ),
+            )
+            previous = self.releases[release_name]
+
+        # STRICT is enforced by ztunnel, but istiod's webhook must be serving before Istio CRs are accepted.
+        self.peer_authentication = KubernetesObject(
+            "mesh-peer-authentication",
+            api_version="security.istio.io/v1",
+            kind="PeerAuthentication",
+            metadata=metadata("default", names.ISTIO_NAMESPACE),
+            spec=mesh_peer_authentication_spec(args.mtls_mode),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.releases["istiod"]]),
+        )
+        self.register_outputs(
+            {
+                "version": args.version,
+                "releases": {name: release.status for name, release in self.releases.items()},
+            }
+        )
+
+    @property
+    def istiod(self) -> k8s.helm.v3.Release:
+        return self.releases["istiod"]

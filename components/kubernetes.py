@@ -1,0 +1,69 @@
+"""KubernetesObject: any Kubernetes object, registered exactly as the typed pulumi-kubernetes classes do.
+
+The SDK's generated core/v1 and networking/v1 modules cost ~0.7 s to import (hundreds of decorated input
+types); this program needs a handful of kinds, so it registers them through one small class instead.
+The type token and properties are the ones the provider expects, and `status` is readable as an output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+from pulumi_kubernetes import _utilities as k8s_utilities
+
+SECRET_FIELDS = ("data", "stringData")
+
+
+def type_token(api_version: str, kind: str) -> str:
+    group_version = api_version if "/" in api_version else f"core/{api_version}"
+    return f"kubernetes:{group_version}:{kind}"
+
+
+def metadata(
+    name: str,
+    namespace: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    result: dict[str, Any] = {"name": name}
+    if namespace:
+        result["namespace"] = namespace
+    if labels:
+        result["labels"] = dict(labels)
+    if annotations:
+        result["annotations"] = dict(annotations)
+    return result
+
+
+class KubernetesObject(pulumi.CustomResource):
+    metadata: pulumi.Output[dict[str, Any]]
+    spec: pulumi.Output[Any]
+    status: pulumi.Output[Any]
+
+    def __init__(
+        self,
+        name: str,
+        api_version: str,
+        kind: str,
+        metadata: pulumi.Input[Mapping[str, Any]],
+        spec: pulumi.Input[Any] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        **fields: pulumi.Input[Any],
+    ) -> None:
+        """`fields` are other top-level fields, e.g. `type` and `stringData` of a Secret."""
+        secret_fields = [field for field in SECRET_FIELDS if field in fields]
+        for field in secret_fields:
+            fields[field] = pulumi.Output.secret(fields[field])
+        props: dict[str, Any] = {"apiVersion": api_version, "kind": kind, "metadata": metadata, **fields}
+        props["spec"] = spec
+        props["status"] = None
+        extra = pulumi.ResourceOptions(version=k8s_utilities.get_version(), additional_secret_outputs=secret_fields)
+        super().__init__(type_token(api_version, kind), name, props, pulumi.ResourceOptions.merge(opts, extra))
+
+
+def namespace(
+    name: str, labels: Mapping[str, str] | None = None, opts: pulumi.ResourceOptions | None = None
+) -> KubernetesObject:
+    return KubernetesObject(name, "v1", "Namespace", metadata(name, labels=labels), opts=opts)

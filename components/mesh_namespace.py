@@ -1,0 +1,107 @@
+"""MeshedNamespace: a namespace enrolled in ambient, with its network and authorization policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_command as command
+
+from . import names, policy
+from .kubernetes import KubernetesObject, metadata, namespace
+from .scripts import BASH, kube_environment, script
+from .settings import MeshedNamespace as MeshedNamespaceSettings
+
+
+@dataclass(frozen=True)
+class MeshedNamespaceArgs:
+    namespace: MeshedNamespaceSettings
+    mesh_mtls_mode: str
+    routed: bool
+    kube_context: str | None
+    # Everything the namespace's pods need running while they are enrolled (ztunnel, istio-cni, istiod).
+    mesh: list[pulumi.Resource]
+
+
+class MeshedNamespace(pulumi.ComponentResource):
+    """Labels the namespace `istio.io/dataplane-mode=ambient` and applies its policy.
+
+    The Namespace is retained when it leaves the stack: the workloads in it are not ours to delete. The
+    un-enrol command drops the label and restarts the workloads instead. Because everything here depends
+    on the mesh, `pulumi destroy` un-enrols namespaces before ztunnel and istio-cni are removed.
+    """
+
+    def __init__(self, name: str, args: MeshedNamespaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("homelab-mesh:mesh:MeshedNamespace", name, None, opts)
+        ns = args.namespace
+        options = ns.options
+        self.namespace = namespace(
+            ns.name,
+            labels=policy.namespace_labels(ns),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=args.mesh, retain_on_delete=True),
+        )
+        in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *args.mesh])
+
+        self.unenrol = command.local.Command(
+            f"{ns.name}-unenrol",
+            delete=script("unenrol-namespace.sh"),
+            interpreter=BASH,
+            environment=kube_environment(args.kube_context, NAMESPACE=ns.name),
+            opts=in_namespace,
+        )
+        self.network_policy = None
+        if options.network_policy == "restricted":
+            self.network_policy = KubernetesObject(
+                f"{ns.name}-ambient-network-policy",
+                api_version="networking.k8s.io/v1",
+                kind="NetworkPolicy",
+                metadata=metadata("ambient-mesh", ns.name),
+                spec=policy.network_policy_spec(),
+                opts=in_namespace,
+            )
+        self.peer_authentication = None
+        if options.mtls and options.mtls != args.mesh_mtls_mode:
+            self.peer_authentication = KubernetesObject(
+                f"{ns.name}-peer-authentication",
+                api_version="security.istio.io/v1",
+                kind="PeerAuthentication",
+                metadata=metadata("default", ns.name),
+                spec={"mtls": {"mode": options.mtls}},
+                opts=in_namespace,
+            )
+        self.authorization_policy = None
+        if options.default_deny:
+            self.authorization_policy = KubernetesObject(
+                f"{ns.name}-l4-authorization",
+                api_version="security.istio.io/v1",
+                kind="AuthorizationPolicy",
+                metadata=metadata("mesh-allow-l4", ns.name),
+                spec=policy.l4_authorization_spec(ns, args.routed),
+                opts=in_namespace,
+            )
+        self.waypoint = None
+        self.waypoint_policy = None
+        if options.waypoint:
+            self.waypoint = KubernetesObject(
+                f"{ns.name}-waypoint",
+                api_version="gateway.networking.k8s.io/v1",
+                kind="Gateway",
+                metadata=metadata(
+                    names.WAYPOINT_NAME,
+                    ns.name,
+                    labels={"istio.io/waypoint-for": "service"},
+                    annotations={"pulumi.com/waitFor": "condition=Programmed"},
+                ),
+                spec=policy.waypoint_spec(),
+                opts=in_namespace,
+            )
+            if options.default_deny:
+                self.waypoint_policy = KubernetesObject(
+                    f"{ns.name}-waypoint-authorization",
+                    api_version="security.istio.io/v1",
+                    kind="AuthorizationPolicy",
+                    metadata=metadata("mesh-allow-waypoint", ns.name),
+                    spec=policy.waypoint_authorization_spec(ns),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[self.waypoint]),
+                )
+        self.register_outputs({"name": ns.name, "labels": policy.namespace_labels(ns)})

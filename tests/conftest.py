@@ -1,0 +1,66 @@
+"""The one test harness: evaluate the real program on the mock engine and inspect what it registered."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from components.settings import ConfigError  # noqa: E402
+from tools.mock_engine import Evaluation, evaluate  # noqa: E402
+
+Evaluate = Callable[..., Evaluation]
+
+
+@pytest.fixture(scope="session")
+def homelab() -> Evaluation:
+    """The homelab stack as committed, evaluated once for the read-only tests."""
+    return evaluate("homelab")
+
+
+@pytest.fixture
+def run() -> Evaluate:
+    """Evaluate a stack with config overrides: run(overrides={...}, secrets={...}, stack=...)."""
+
+    def _run(
+        overrides: Mapping[str, Any] | None = None, secrets: Mapping[str, str] | None = None, stack: str = "homelab"
+    ) -> Evaluation:
+        return evaluate(stack, overrides=overrides, secrets=secrets)
+
+    return _run
+
+
+@pytest.fixture
+def config_error() -> Callable[..., ConfigError]:
+    """Evaluate a stack that must be rejected; return the error after checking nothing was registered."""
+
+    def _config_error(
+        overrides: Mapping[str, Any] | None = None, secrets: Mapping[str, str] | None = None, stack: str = "homelab"
+    ) -> ConfigError:
+        registered: list[str] = []
+        import tools.mock_engine as engine
+
+        original = engine.RecordingMonitor.RegisterResource
+
+        def spy(self: Any, request: Any) -> Any:
+            if request.type != "pulumi:pulumi:Stack":
+                registered.append(request.name)
+            return original(self, request)
+
+        engine.RecordingMonitor.RegisterResource = spy  # type: ignore[method-assign]
+        try:
+            with pytest.raises(ConfigError) as caught:
+                evaluate(stack, overrides=overrides, secrets=secrets)
+        finally:
+            engine.RecordingMonitor.RegisterResource = original  # type: ignore[method-assign]
+        assert registered == [], f"resources registered before the config error: {registered}"
+        return caught.value
+
+    return _config_error

@@ -1,0 +1,269 @@
+"""Evaluate the real program on the Pulumi SDK's mock engine: no CLI, no cluster, no network.
+
+The recording monitor keeps every registration as the engine would receive it (inputs, dependencies,
+parent, provider and options). The tests, the offline plan and the benchmarks all evaluate stacks here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import runpy
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.settings import get_root_resource
+from pulumi.runtime.sync_await import _sync_await
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET_PLACEHOLDER = "mock-secret-value"
+
+
+@dataclass(frozen=True)
+class Registration:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    inputs: dict[str, Any]
+    dependencies: frozenset[str]
+    provider: str
+    protect: bool
+    retain_on_delete: bool
+    delete_before_replace: bool
+    ignore_changes: tuple[str, ...]
+    custom_timeouts: dict[str, str]
+    additional_secret_outputs: tuple[str, ...]
+    aliases: tuple[str, ...]
+    request: Any = field(repr=False, compare=False)
+
+
+@dataclass
+class Evaluation:
+    stack: str
+    registrations: dict[str, Registration]
+    outputs: dict[str, Any]
+    secret_outputs: frozenset[str]
+    logs: list[tuple[str, str]]
+
+    def named(self, name: str) -> Registration:
+        hits = [r for r in self.registrations.values() if r.name == name]
+        if len(hits) != 1:
+            raise KeyError(f"{name!r} registered {len(hits)} times; names: {sorted(self.names())}")
+        return hits[0]
+
+    def names(self) -> list[str]:
+        return [registration.name for registration in self.registrations.values()]
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.registrations.values() if r.type == type_]
+
+    def by_urn(self, urn: str) -> Registration:
+        return self.registrations[urn]
+
+    def dependency_names(self, name: str) -> set[str]:
+        return {self.registrations[urn].name for urn in self.named(name).dependencies if urn in self.registrations}
+
+    def children(self, name: str) -> list[Registration]:
+        parent = self.named(name).urn
+        return [r for r in self.registrations.values() if r.parent == parent]
+
+
+class MeshMocks(pulumi.runtime.Mocks):
+    """Echo inputs as state and add the computed outputs the program reads (certificates, release status)."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        state = dict(args.inputs)
+        kind = args.typ
+        if kind == "tls:index/privateKey:PrivateKey":
+            state["privateKeyPem"] = f"-----BEGIN PRIVATE KEY-----\nmock-key-{args.name}\n-----END PRIVATE KEY-----\n"
+            state["publicKeyPem"] = f"-----BEGIN PUBLIC KEY-----\nmock-{args.name}\n-----END PUBLIC KEY-----\n"
+        elif kind in ("tls:index/selfSignedCert:SelfSignedCert", "tls:index/locallySignedCert:LocallySignedCert"):
+            state["certPem"] = f"-----BEGIN CERTIFICATE-----\nmock-cert-{args.name}\n-----END CERTIFICATE-----\n"
+        elif kind == "tls:index/certRequest:CertRequest":
+            state["certRequestPem"] = (
+                f"-----BEGIN CERTIFICATE REQUEST-----\nmock-{args.name}\n-----END CERTIFICATE REQUEST-----\n"
+            )
+        elif kind == "kubernetes:helm.sh/v3:Release":
+            state["status"] = {
+                "status": "deployed",
+                "name": args.inputs.get("name"),
+                "version": args.inputs.get("version"),
+            }
+        elif kind == "kubernetes:gateway.networking.k8s.io/v1:Gateway":
+            state["status"] = {"addresses": [{"type": "IPAddress", "value": "192.0.2.10"}]}
+        elif kind == "command:local:Command":
+            state["stdout"] = ""
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, None]:
+        return {}, None
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.registrations: dict[str, Registration] = {}
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.registrations[response.urn] = Registration(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent,
+                custom=request.custom,
+                inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
+                dependencies=frozenset(request.dependencies),
+                provider=request.provider,
+                protect=request.protect,
+                retain_on_delete=request.retainOnDelete,
+                delete_before_replace=request.deleteBeforeReplace,
+                ignore_changes=tuple(request.ignoreChanges),
+                custom_timeouts={
+                    "create": request.customTimeouts.create,
+                    "update": request.customTimeouts.update,
+                    "delete": request.customTimeouts.delete,
+                },
+                additional_secret_outputs=tuple(request.additionalSecretOutputs),
+                aliases=tuple(str(alias) for alias in request.aliases),
+                request=request,
+            )
+        return response
+
+
+class _LogCollector:
+    def __init__(self) -> None:
+        self.records: list[tuple[str, str]] = []
+
+    def _log(self, level: str, message: str) -> None:
+        self.records.append((level, message))
+
+    def debug(self, message: str) -> None:
+        self._log("debug", message)
+
+    def info(self, message: str) -> None:
+        self._log("info", message)
+
+    def warning(self, message: str) -> None:
+        self._log("warning", message)
+
+    def error(self, message: str) -> None:
+        self._log("error", message)
+
+
+def _config_text(value: Any) -> str:
+    """Config reaches programs as strings; structured values as JSON text."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value)
+
+
+def stack_config(
+    stack: str, root: Path = ROOT, overrides: Mapping[str, Any] | None = None, secrets: Mapping[str, str] | None = None
+) -> tuple[str, dict[str, str], list[str]]:
+    """The config the CLI would hand the program: Pulumi.yaml defaults, the stack file, then overrides.
+
+    An override of None removes the key. Encrypted values cannot be decrypted without the CLI and
+    become a placeholder marked secret; `secrets` supplies plaintext for secret keys.
+    """
+    project = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    name = project["name"]
+    values: dict[str, Any] = {}
+    secret_keys: list[str] = []
+    for key, declaration in (project.get("config") or {}).items():
+        full_key = key if ":" in key else f"{name}:{key}"
+        if isinstance(declaration, dict):
+            if "default" in declaration or "value" in declaration:
+                values[full_key] = declaration.get("value", declaration.get("default"))
+        else:
+            values[full_key] = declaration
+    stack_file = root / f"Pulumi.{stack}.yaml"
+    stack_values = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {} if stack_file.exists() else {}
+    for key, value in {**stack_values, **(overrides or {})}.items():
+        full_key = key if ":" in key else f"{name}:{key}"
+        if value is None:
+            values.pop(full_key, None)
+            continue
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            value = SECRET_PLACEHOLDER
+            secret_keys.append(full_key)
+        values[full_key] = value
+    for key, value in (secrets or {}).items():
+        full_key = key if ":" in key else f"{name}:{key}"
+        values[full_key] = value
+        secret_keys.append(full_key)
+    return name, {key: _config_text(value) for key, value in values.items()}, secret_keys
+
+
+def evaluate(
+    stack: str = "homelab",
+    overrides: Mapping[str, Any] | None = None,
+    secrets: Mapping[str, str] | None = None,
+    root: Path = ROOT,
+    program: Path | None = None,
+) -> Evaluation:
+    """Run the program once on a fresh mock engine and return everything it registered and exported."""
+    project, config, secret_keys = stack_config(stack, root, overrides, secrets)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    logs = _LogCollector()
+    monitor = RecordingMonitor(MeshMocks())
+    try:
+        pulumi.runtime.set_all_config(config, secret_keys)
+        pulumi_mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor, logger=logs)  # type: ignore[arg-type]
+        if str(root) not in sys.path:
+            sys.path.insert(0, str(root))
+        main = program or root / "__main__.py"
+        pulumi.runtime.test(lambda: _run_program(main))()
+        outputs, secret_outputs = _resolve_outputs()
+    finally:
+        pulumi.runtime.set_all_config({}, [])
+        loop.close()
+        asyncio.set_event_loop(None)
+    return Evaluation(stack, dict(monitor.registrations), outputs, frozenset(secret_outputs), logs.records)
+
+
+def _run_program(main: Path) -> None:
+    # Return nothing: the test wrapper would otherwise walk the program's globals as if they were outputs.
+    runpy.run_path(str(main), run_name="__main__")
+
+
+def _resolve_outputs() -> tuple[dict[str, Any], set[str]]:
+    root = get_root_resource()
+    outputs: dict[str, Any] = {}
+    secret: set[str] = set()
+    for name, value in (root.outputs if root else {}).items():  # type: ignore[attr-defined]
+        output = pulumi.Output.from_input(value)
+        outputs[name] = _sync_await(output.future())
+        if _sync_await(output.is_secret()):
+            secret.add(name)
+    return outputs, secret
+
+
+def is_secret(value: Any) -> bool:
+    return rpc.is_rpc_secret(value)
+
+
+def unwrap(value: Any) -> Any:
+    """Inputs with secrets unwrapped, for assertions on their content."""
+    if rpc.is_rpc_secret(value):
+        return unwrap(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, dict):
+        return {key: unwrap(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [unwrap(item) for item in value]
+    return value
