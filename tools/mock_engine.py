@@ -19,6 +19,7 @@ import pulumi
 import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
+from pulumi.runtime.settings import ROOT as ROOT_RESOURCE
 from pulumi.runtime.settings import get_root_resource
 from pulumi.runtime.sync_await import _sync_await
 
@@ -224,6 +225,8 @@ def evaluate(
     monitor = RecordingMonitor(MeshMocks())
     try:
         pulumi.runtime.set_all_config(config, secret_keys)
+        # A fresh root Stack per evaluation, so outputs never leak from one evaluation into the next.
+        ROOT_RESOURCE.set(None)
         pulumi_mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor, logger=logs)  # type: ignore[arg-type]
         if str(root) not in sys.path:
             sys.path.insert(0, str(root))

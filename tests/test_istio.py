@@ -1,0 +1,124 @@
+"""IstioAmbient: the four releases, their order, values and protection, as the engine sees them."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.resources import mebibytes, millicores
+from tests.conftest import Evaluate
+from tools.mock_engine import Evaluation
+
+RELEASES = {"istio-base": "base", "istiod": "istiod", "istio-cni": "cni", "ztunnel": "ztunnel"}
+
+
+@pytest.mark.parametrize(("release", "chart"), RELEASES.items())
+def test_release_is_pinned_and_named(homelab: Evaluation, release: str, chart: str) -> None:
+    inputs = homelab.named(release).inputs
+    assert inputs["name"] == release
+    assert inputs["chart"] == chart
+    assert inputs["version"] == "1.28.2"
+    assert inputs["namespace"] == "istio-system"
+    assert inputs["repositoryOpts"]["repo"] == "https://blob.istio.io/istio-release/charts"
+    assert inputs.get("skipAwait") in (None, False), "Helm must wait for readiness"
+
+
+def test_releases_are_chained_in_documented_order(homelab: Evaluation) -> None:
+    assert homelab.dependency_names("istio-base") == {"istio-system"}
+    assert homelab.dependency_names("istiod") == {"istio-base", "gateway-api-standard-crds"}
+    assert homelab.dependency_names("istio-cni") == {"istiod"}
+    assert homelab.dependency_names("ztunnel") == {"istio-cni"}
+
+
+def test_only_the_crd_owner_is_protected(homelab: Evaluation) -> None:
+    assert homelab.named("istio-base").protect is True
+    assert [name for name in ("istiod", "istio-cni", "ztunnel") if homelab.named(name).protect] == []
+    crds = homelab.named("gateway-api-standard-crds")
+    assert crds.protect is True
+    assert crds.inputs["file"].endswith("/download/v1.4.1/standard-install.yaml")
+    assert "latest" not in crds.inputs["file"]
+
+
+def test_releases_are_children_of_the_component_on_the_stack_provider(homelab: Evaluation) -> None:
+    istio = homelab.named("istio").urn
+    provider = homelab.named("homelab")
+    assert provider.inputs["context"] == "homelab"
+    for release in RELEASES:
+        registration = homelab.named(release)
+        assert registration.parent == istio
+        assert registration.provider.startswith(provider.urn + "::")
+
+
+def test_helm_waits_longer_than_default_and_pulumi_waits_longer_than_helm(homelab: Evaluation) -> None:
+    for release in RELEASES:
+        registration = homelab.named(release)
+        assert registration.inputs["timeout"] == 900
+        assert int(registration.custom_timeouts["create"].rstrip("s")) > 900
+
+
+def test_ambient_profile_and_platform_in_every_chart_that_reads_them(homelab: Evaluation) -> None:
+    for release in ("istiod", "istio-cni", "ztunnel"):
+        values = homelab.named(release).inputs["values"]
+        assert values["profile"] == "ambient"
+        assert values["global"]["platform"] == "k3s"
+    assert "_internal_defaults_do_not_set" not in str(homelab.named("istiod").inputs["values"])
+
+
+def test_image_hub_and_tag_are_in_lockstep(run: Evaluate) -> None:
+    evaluation = run({"istioVersion": "1.28.10", "istioHub": "registry.lan/istio"})
+    images = {
+        (values["global"]["hub"], values["global"]["tag"])
+        for values in (evaluation.named(release).inputs["values"] for release in RELEASES)
+    }
+    assert images == {("registry.lan/istio", "1.28.10")}
+    assert {evaluation.named(release).inputs["version"] for release in RELEASES} == {"1.28.10"}
+
+
+def test_platform_none_sets_no_platform(run: Evaluate) -> None:
+    evaluation = run({"platform": "none"})
+    assert all("platform" not in evaluation.named(r).inputs["values"]["global"] for r in RELEASES)
+
+
+SEED_USAGE = {"istiod": ("6m", "35Mi"), "istio-cni": ("1m", "15Mi"), "ztunnel": ("2m", "2Mi")}
+
+
+@pytest.mark.parametrize("release", SEED_USAGE)
+def test_lean_requests_cover_measured_usage_and_memory_is_limited(homelab: Evaluation, release: str) -> None:
+    resources = homelab.named(release).inputs["values"]["resources"]
+    cpu, memory = SEED_USAGE[release]
+    assert millicores(resources["requests"]["cpu"]) >= millicores(cpu)
+    assert mebibytes(resources["requests"]["memory"]) >= mebibytes(memory)
+    assert mebibytes(resources["limits"]["memory"]) > mebibytes(resources["requests"]["memory"])
+
+
+def test_istiod_does_not_autoscale_on_a_small_cluster(homelab: Evaluation) -> None:
+    values = homelab.named("istiod").inputs["values"]
+    assert values["autoscaleEnabled"] is False
+    assert values["replicaCount"] == 1
+
+
+def test_resource_override_changes_only_that_component(run: Evaluate, homelab: Evaluation) -> None:
+    evaluation = run({"resources": {"ztunnel": {"requests": {"memory": "96Mi"}}}})
+    ztunnel = evaluation.named("ztunnel").inputs["values"]["resources"]
+    assert ztunnel["requests"] == {"cpu": homelab.named("ztunnel").inputs["values"]["resources"]["requests"]["cpu"],
+                                   "memory": "96Mi"}
+    assert evaluation.named("istiod").inputs["values"] == homelab.named("istiod").inputs["values"]
+
+
+def test_gateway_and_waypoint_proxies_get_the_lean_profile_from_istiod(run: Evaluate) -> None:
+    evaluation = run({"resources": {"gateway": {"limits": {"memory": "300Mi"}}}})
+    proxy = evaluation.named("istiod").inputs["values"]["global"]["proxy"]["resources"]
+    assert proxy["limits"]["memory"] == "300Mi"
+    assert "waypoint" in evaluation.named("istiod").inputs["values"]["global"]
+
+
+def test_mesh_wide_strict_mtls_waits_for_istiod(homelab: Evaluation) -> None:
+    peer = homelab.named("mesh-peer-authentication")
+    assert peer.type == "kubernetes:security.istio.io/v1:PeerAuthentication"
+    assert peer.inputs["metadata"] == {"name": "default", "namespace": "istio-system"}
+    assert peer.inputs["spec"] == {"mtls": {"mode": "STRICT"}}
+    assert "istiod" in homelab.dependency_names("mesh-peer-authentication")
+
+
+def test_permissive_mesh(run: Evaluate) -> None:
+    evaluation = run({"mtlsMode": "PERMISSIVE"})
+    assert evaluation.named("mesh-peer-authentication").inputs["spec"]["mtls"]["mode"] == "PERMISSIVE"

@@ -1,0 +1,136 @@
+"""MeshedNamespace: enrolment, un-enrolment order, NetworkPolicy and authorization for ambient."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components.scripts import script
+from tests.conftest import Evaluate
+from tests.graph import creation_order, must_precede
+from tools.mock_engine import Evaluation
+
+MESHED = ("demo-apps", "tekton-builds", "localstack")
+GATEWAY_PRINCIPAL = "cluster.local/ns/istio-gateway/sa/ingress-istio"
+
+
+@pytest.mark.parametrize("namespace", MESHED)
+def test_namespace_is_labelled_ambient_and_kept_when_it_leaves(homelab: Evaluation, namespace: str) -> None:
+    registration = homelab.named(namespace)
+    assert registration.type == "kubernetes:core/v1:Namespace"
+    assert registration.inputs["metadata"]["labels"]["istio.io/dataplane-mode"] == "ambient"
+    assert registration.retain_on_delete is True
+    assert registration.parent == homelab.named(f"mesh-{namespace}").urn
+
+
+@pytest.mark.parametrize("namespace", MESHED)
+def test_destroy_unenrols_before_the_dataplane_goes(homelab: Evaluation, namespace: str) -> None:
+    for agent in ("ztunnel", "istio-cni"):
+        assert must_precede(homelab, agent, namespace)
+        assert must_precede(homelab, agent, f"{namespace}-unenrol")
+    order = creation_order(homelab)
+    # Destroy runs in reverse creation order: the un-enrol command goes before ztunnel and istio-cni.
+    deletion = order[::-1]
+    assert deletion.index(f"{namespace}-unenrol") < deletion.index("ztunnel") < deletion.index("istio-cni")
+
+
+def test_unenrol_command_removes_label_and_restarts_on_delete(homelab: Evaluation) -> None:
+    unenrol = homelab.named("localstack-unenrol")
+    assert unenrol.type == "command:local:Command"
+    assert unenrol.inputs["delete"] == script("unenrol-namespace.sh")
+    assert "create" not in unenrol.inputs
+    assert unenrol.inputs["environment"] == {"NAMESPACE": "localstack", "KUBE_CONTEXT": "homelab"}
+    assert "localstack" in homelab.dependency_names("localstack-unenrol")
+
+
+def test_removing_a_namespace_from_the_stack_removes_its_resources(run: Evaluate, homelab: Evaluation) -> None:
+    evaluation = run({"meshedNamespaces": ["demo-apps", "tekton-builds"], "namespaceOptions": {
+        "tekton-builds": {"allowFrom": ["demo-apps"]}}})
+    gone = set(homelab.names()) - set(evaluation.names())
+    assert {"localstack", "localstack-unenrol", "mesh-localstack", "localstack-ambient-network-policy"} <= gone
+    assert evaluation.outputs["meshedNamespaces"] == ["demo-apps", "tekton-builds"]
+
+
+def _rules(policy: dict[str, Any], direction: str) -> list[dict[str, Any]]:
+    return policy["spec"][direction]
+
+
+def test_open_namespaces_get_no_network_policy(homelab: Evaluation) -> None:
+    policies = [r.name for r in homelab.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")]
+    assert policies == ["localstack-ambient-network-policy"]
+
+
+def test_restricted_namespace_policy_is_correct_for_ambient(homelab: Evaluation) -> None:
+    policy = homelab.named("localstack-ambient-network-policy").inputs
+    assert policy["metadata"]["namespace"] == "localstack"
+    spec = policy["spec"]
+    assert spec["podSelector"] == {}
+    assert sorted(spec["policyTypes"]) == ["Egress", "Ingress"]
+    ambient_peers = [{"namespaceSelector": {"matchLabels": {"istio.io/dataplane-mode": "ambient"}}}]
+    hbone = [{"protocol": "TCP", "port": 15008}]
+    assert {"from": ambient_peers, "ports": hbone} in spec["ingress"]
+    assert {"from": [{"ipBlock": {"cidr": "169.254.7.127/32"}}]} in spec["ingress"]
+    assert {"to": ambient_peers, "ports": hbone} in spec["egress"]
+    dns = next(rule for rule in spec["egress"] if {"protocol": "UDP", "port": 53} in rule["ports"])
+    assert {"protocol": "TCP", "port": 53} in dns["ports"]
+    assert dns["to"][0]["podSelector"] == {"matchLabels": {"k8s-app": "kube-dns"}}
+    istio_system = next(rule for rule in spec["egress"]
+                        if rule["to"][0].get("namespaceSelector", {}).get("matchLabels", {})
+                        .get("kubernetes.io/metadata.name") == "istio-system")
+    assert sorted(port["port"] for port in istio_system["ports"]) == [15008, 15012, 15017]
+
+
+def _l4_sources(evaluation: Evaluation, namespace: str) -> list[dict[str, Any]]:
+    policy = evaluation.named(f"{namespace}-l4-authorization").inputs
+    assert policy["spec"]["action"] == "ALLOW"
+    return [source["source"] for rule in policy["spec"]["rules"] for source in rule["from"]]
+
+
+def test_routed_namespace_admits_itself_and_the_ingress_gateway(homelab: Evaluation) -> None:
+    sources = _l4_sources(homelab, "demo-apps")
+    assert {"namespaces": ["demo-apps"]} in sources
+    assert {"principals": [GATEWAY_PRINCIPAL]} in sources
+
+
+def test_peer_namespaces_are_admitted_but_the_gateway_is_not_without_routes(homelab: Evaluation) -> None:
+    sources = _l4_sources(homelab, "tekton-builds")
+    assert sources == [{"namespaces": ["tekton-builds", "demo-apps"]}]
+
+
+def test_default_deny_off_opens_the_namespace(run: Evaluate) -> None:
+    evaluation = run({"namespaceOptions": {"localstack": {"defaultDeny": False}}})
+    assert "localstack-l4-authorization" not in evaluation.names()
+    assert "demo-apps-l4-authorization" in evaluation.names()
+
+
+def test_waypoint_takes_l7_rules_and_ztunnel_keeps_l4(run: Evaluate) -> None:
+    evaluation = run({"namespaceOptions": {"demo-apps": {"waypoint": True, "rules": [
+        {"from": ["tekton-builds"], "methods": ["GET"], "paths": ["/api/*"]},
+        {"from": ["localstack"], "ports": [8080]},
+    ]}}})
+    waypoint = evaluation.named("demo-apps-waypoint").inputs
+    assert waypoint["spec"]["gatewayClassName"] == "istio-waypoint"
+    assert waypoint["spec"]["listeners"] == [{"name": "mesh", "port": 15008, "protocol": "HBONE"}]
+    assert waypoint["metadata"]["name"] == "waypoint"
+    labels = evaluation.named("demo-apps").inputs["metadata"]["labels"]
+    assert labels["istio.io/use-waypoint"] == "waypoint"
+
+    l7 = evaluation.named("demo-apps-waypoint-authorization").inputs["spec"]
+    assert l7["targetRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "waypoint"}]
+    assert {"from": [{"source": {"namespaces": ["tekton-builds"]}}],
+            "to": [{"operation": {"methods": ["GET"], "paths": ["/api/*"]}}]} in l7["rules"]
+
+    l4_rules = evaluation.named("demo-apps-l4-authorization").inputs["spec"]["rules"]
+    assert not any("methods" in str(rule) or "paths" in str(rule) for rule in l4_rules)
+    assert {"from": [{"source": {"namespaces": ["localstack"]}}], "to": [{"operation": {"ports": ["8080"]}}]} in l4_rules
+    assert "demo-apps-waypoint" in evaluation.dependency_names("demo-apps-waypoint-authorization")
+
+
+def test_namespace_mtls_override(run: Evaluate) -> None:
+    evaluation = run({"namespaceOptions": {"localstack": {"mtls": "PERMISSIVE", "networkPolicy": "restricted"}}})
+    peer = evaluation.named("localstack-peer-authentication").inputs
+    assert peer["metadata"] == {"name": "default", "namespace": "localstack"}
+    assert peer["spec"] == {"mtls": {"mode": "PERMISSIVE"}}
+    overrides = {r for r in evaluation.names() if r.endswith("-peer-authentication")} - {"mesh-peer-authentication"}
+    assert overrides == {"localstack-peer-authentication"}

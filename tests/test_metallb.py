@@ -1,0 +1,63 @@
+"""MetalLB: chart, L2 speaker, pools gated on the webhook answering."""
+
+from __future__ import annotations
+
+import json
+
+from components.scripts import script
+from tests.conftest import Evaluate
+from tools.mock_engine import Evaluation
+
+
+def test_namespace_allows_privileged_speaker(homelab: Evaluation) -> None:
+    labels = homelab.named("metallb-system").inputs["metadata"]["labels"]
+    for mode in ("enforce", "audit", "warn"):
+        assert labels[f"pod-security.kubernetes.io/{mode}"] == "privileged"
+
+
+def test_release_is_pinned_l2_native(homelab: Evaluation) -> None:
+    release = homelab.named("metallb").inputs
+    assert (release["name"], release["chart"], release["version"]) == ("metallb", "metallb", "0.15.3")
+    assert release["namespace"] == "metallb-system"
+    assert release["repositoryOpts"]["repo"] == "https://metallb.github.io/metallb"
+    assert release["values"]["speaker"]["frr"]["enabled"] is False
+    assert release["values"]["frrk8s"]["enabled"] is False
+
+
+def test_pools_wait_for_the_webhook_which_waits_for_the_release(homelab: Evaluation) -> None:
+    assert homelab.dependency_names("metallb-webhook-ready") == {"metallb"}
+    assert homelab.dependency_names("address-pool-homelab-lan") == {"metallb-webhook-ready"}
+    assert homelab.dependency_names("l2-advertisement") >= {"address-pool-homelab-lan", "metallb-webhook-ready"}
+
+
+def test_webhook_probe_dry_runs_the_real_pool(homelab: Evaluation) -> None:
+    wait = homelab.named("metallb-webhook-ready").inputs
+    assert wait["create"] == script("wait-for-metallb-webhook.sh")
+    probe = json.loads(wait["environment"]["POOL_MANIFEST"])
+    pool = homelab.named("address-pool-homelab-lan").inputs
+    assert probe["kind"] == pool["kind"] == "IPAddressPool"
+    assert probe["metadata"] == pool["metadata"]
+    assert probe["spec"] == pool["spec"]
+    assert wait["environment"]["KUBE_CONTEXT"] == "homelab"
+
+
+def test_pool_and_advertisement_specs(run: Evaluate) -> None:
+    evaluation = run({"addressPools": [
+        {"name": "lan", "addresses": ["192.168.1.240-192.168.1.250", "fd00:10::/120"]},
+        {"name": "reserved", "addresses": ["192.168.1.200/30"], "autoAssign": False},
+    ]})
+    lan = evaluation.named("address-pool-lan").inputs
+    assert lan["apiVersion"] == "metallb.io/v1beta1"
+    assert lan["metadata"] == {"name": "lan", "namespace": "metallb-system"}
+    assert lan["spec"] == {"addresses": ["192.168.1.240-192.168.1.250", "fd00:10::/120"], "autoAssign": True}
+    assert evaluation.named("address-pool-reserved").inputs["spec"]["autoAssign"] is False
+    advertisement = evaluation.named("l2-advertisement").inputs
+    assert advertisement["kind"] == "L2Advertisement"
+    assert advertisement["spec"] == {"ipAddressPools": ["lan", "reserved"]}
+
+
+def test_metallb_can_be_left_out(run: Evaluate) -> None:
+    evaluation = run({"metallbEnabled": False, "addressPools": None, "gatewayAddress": None})
+    assert not [name for name in evaluation.names() if "metallb" in name or "address-pool" in name]
+    assert "ingress-gateway" in evaluation.names()
+    assert not evaluation.named("ingress-gateway").inputs["spec"].get("infrastructure")
