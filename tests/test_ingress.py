@@ -61,8 +61,14 @@ def test_fixed_address_goes_to_metallb_on_the_generated_service(homelab: Evaluat
 
 def test_gateway_waits_for_istiod_crds_certificates_and_pools(homelab: Evaluation) -> None:
     needs = homelab.dependency_names("ingress-gateway")
-    assert {"istiod", "gateway-api-standard-crds", "tls-demo-app1-local", "tls-harbor-local",
-            "address-pool-homelab-lan", "l2-advertisement"} <= needs
+    assert {
+        "istiod",
+        "gateway-api-standard-crds",
+        "tls-demo-app1-local",
+        "tls-harbor-local",
+        "address-pool-homelab-lan",
+        "l2-advertisement",
+    } <= needs
     assert "ztunnel" not in needs
 
 
@@ -103,13 +109,25 @@ def test_route_into_a_meshed_namespace_waits_for_it(homelab: Evaluation) -> None
 
 
 def test_exact_and_prefix_rules(run: Evaluate) -> None:
-    evaluation = run({"routes": [{"hostname": "demo-app1.local", "namespace": "demo-apps", "rules": [
-        {"path": "/healthz", "match": "Exact", "service": "demo-health", "port": 8080},
-        {"path": "/", "service": "demo-app1", "port": 80},
-    ]}]})
+    evaluation = run(
+        {
+            "routes": [
+                {
+                    "hostname": "demo-app1.local",
+                    "namespace": "demo-apps",
+                    "rules": [
+                        {"path": "/healthz", "match": "Exact", "service": "demo-health", "port": 8080},
+                        {"path": "/", "service": "demo-app1", "port": 80},
+                    ],
+                }
+            ]
+        }
+    )
     rules = evaluation.named("route-demo-app1-local").inputs["spec"]["rules"]
-    assert rules[0] == {"matches": [{"path": {"type": "Exact", "value": "/healthz"}}],
-                        "backendRefs": [{"name": "demo-health", "port": 8080}]}
+    assert rules[0] == {
+        "matches": [{"path": {"type": "Exact", "value": "/healthz"}}],
+        "backendRefs": [{"name": "demo-health", "port": 8080}],
+    }
     assert rules[1]["matches"] == [{"path": {"type": "PathPrefix", "value": "/"}}]
 
 
@@ -141,8 +159,11 @@ def test_provided_certificate_mode(run: Evaluate) -> None:
     assert not [r.name for r in evaluation.registrations.values() if r.type.startswith("tls:")]
     (secret,) = evaluation.of_type("kubernetes:core/v1:Secret")
     assert unwrap(secret.inputs["stringData"]) == {"tls.crt": FAKE_CERT, "tls.key": FAKE_KEY}
-    refs = {ref["name"] for listener in _gateway(evaluation)["spec"]["listeners"]
-            for ref in listener.get("tls", {}).get("certificateRefs", [])}
+    refs = {
+        ref["name"]
+        for listener in _gateway(evaluation)["spec"]["listeners"]
+        for ref in listener.get("tls", {}).get("certificateRefs", [])
+    }
     assert refs == {secret.inputs["metadata"]["name"]}
     assert "caCertificatePem" not in evaluation.outputs
 

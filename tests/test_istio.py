@@ -99,8 +99,10 @@ def test_istiod_does_not_autoscale_on_a_small_cluster(homelab: Evaluation) -> No
 def test_resource_override_changes_only_that_component(run: Evaluate, homelab: Evaluation) -> None:
     evaluation = run({"resources": {"ztunnel": {"requests": {"memory": "96Mi"}}}})
     ztunnel = evaluation.named("ztunnel").inputs["values"]["resources"]
-    assert ztunnel["requests"] == {"cpu": homelab.named("ztunnel").inputs["values"]["resources"]["requests"]["cpu"],
-                                   "memory": "96Mi"}
+    assert ztunnel["requests"] == {
+        "cpu": homelab.named("ztunnel").inputs["values"]["resources"]["requests"]["cpu"],
+        "memory": "96Mi",
+    }
     assert evaluation.named("istiod").inputs["values"] == homelab.named("istiod").inputs["values"]
 
 

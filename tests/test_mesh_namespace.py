@@ -45,8 +45,12 @@ def test_unenrol_command_removes_label_and_restarts_on_delete(homelab: Evaluatio
 
 
 def test_removing_a_namespace_from_the_stack_removes_its_resources(run: Evaluate, homelab: Evaluation) -> None:
-    evaluation = run({"meshedNamespaces": ["demo-apps", "tekton-builds"], "namespaceOptions": {
-        "tekton-builds": {"allowFrom": ["demo-apps"]}}})
+    evaluation = run(
+        {
+            "meshedNamespaces": ["demo-apps", "tekton-builds"],
+            "namespaceOptions": {"tekton-builds": {"allowFrom": ["demo-apps"]}},
+        }
+    )
     gone = set(homelab.names()) - set(evaluation.names())
     assert {"localstack", "localstack-unenrol", "mesh-localstack", "localstack-ambient-network-policy"} <= gone
     assert evaluation.outputs["meshedNamespaces"] == ["demo-apps", "tekton-builds"]
@@ -75,9 +79,12 @@ def test_restricted_namespace_policy_is_correct_for_ambient(homelab: Evaluation)
     dns = next(rule for rule in spec["egress"] if {"protocol": "UDP", "port": 53} in rule["ports"])
     assert {"protocol": "TCP", "port": 53} in dns["ports"]
     assert dns["to"][0]["podSelector"] == {"matchLabels": {"k8s-app": "kube-dns"}}
-    istio_system = next(rule for rule in spec["egress"]
-                        if rule["to"][0].get("namespaceSelector", {}).get("matchLabels", {})
-                        .get("kubernetes.io/metadata.name") == "istio-system")
+    istio_system = next(
+        rule
+        for rule in spec["egress"]
+        if rule["to"][0].get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
+        == "istio-system"
+    )
     assert sorted(port["port"] for port in istio_system["ports"]) == [15008, 15012, 15017]
 
 
@@ -105,10 +112,19 @@ def test_default_deny_off_opens_the_namespace(run: Evaluate) -> None:
 
 
 def test_waypoint_takes_l7_rules_and_ztunnel_keeps_l4(run: Evaluate) -> None:
-    evaluation = run({"namespaceOptions": {"demo-apps": {"waypoint": True, "rules": [
-        {"from": ["tekton-builds"], "methods": ["GET"], "paths": ["/api/*"]},
-        {"from": ["localstack"], "ports": [8080]},
-    ]}}})
+    evaluation = run(
+        {
+            "namespaceOptions": {
+                "demo-apps": {
+                    "waypoint": True,
+                    "rules": [
+                        {"from": ["tekton-builds"], "methods": ["GET"], "paths": ["/api/*"]},
+                        {"from": ["localstack"], "ports": [8080]},
+                    ],
+                }
+            }
+        }
+    )
     waypoint = evaluation.named("demo-apps-waypoint").inputs
     assert waypoint["spec"]["gatewayClassName"] == "istio-waypoint"
     assert waypoint["spec"]["listeners"] == [{"name": "mesh", "port": 15008, "protocol": "HBONE"}]
@@ -118,12 +134,17 @@ def test_waypoint_takes_l7_rules_and_ztunnel_keeps_l4(run: Evaluate) -> None:
 
     l7 = evaluation.named("demo-apps-waypoint-authorization").inputs["spec"]
     assert l7["targetRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "waypoint"}]
-    assert {"from": [{"source": {"namespaces": ["tekton-builds"]}}],
-            "to": [{"operation": {"methods": ["GET"], "paths": ["/api/*"]}}]} in l7["rules"]
+    assert {
+        "from": [{"source": {"namespaces": ["tekton-builds"]}}],
+        "to": [{"operation": {"methods": ["GET"], "paths": ["/api/*"]}}],
+    } in l7["rules"]
 
     l4_rules = evaluation.named("demo-apps-l4-authorization").inputs["spec"]["rules"]
     assert not any("methods" in str(rule) or "paths" in str(rule) for rule in l4_rules)
-    assert {"from": [{"source": {"namespaces": ["localstack"]}}], "to": [{"operation": {"ports": ["8080"]}}]} in l4_rules
+    assert {
+        "from": [{"source": {"namespaces": ["localstack"]}}],
+        "to": [{"operation": {"ports": ["8080"]}}],
+    } in l4_rules
     assert "demo-apps-waypoint" in evaluation.dependency_names("demo-apps-waypoint-authorization")
 
 

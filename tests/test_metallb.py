@@ -42,10 +42,14 @@ def test_webhook_probe_dry_runs_the_real_pool(homelab: Evaluation) -> None:
 
 
 def test_pool_and_advertisement_specs(run: Evaluate) -> None:
-    evaluation = run({"addressPools": [
-        {"name": "lan", "addresses": ["192.168.1.240-192.168.1.250", "fd00:10::/120"]},
-        {"name": "reserved", "addresses": ["192.168.1.200/30"], "autoAssign": False},
-    ]})
+    evaluation = run(
+        {
+            "addressPools": [
+                {"name": "lan", "addresses": ["192.168.1.240-192.168.1.250", "fd00:10::/120"]},
+                {"name": "reserved", "addresses": ["192.168.1.200/30"], "autoAssign": False},
+            ]
+        }
+    )
     lan = evaluation.named("address-pool-lan").inputs
     assert lan["apiVersion"] == "metallb.io/v1beta1"
     assert lan["metadata"] == {"name": "lan", "namespace": "metallb-system"}

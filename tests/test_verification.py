@@ -9,8 +9,15 @@ from tools.mock_engine import Evaluation
 
 
 def test_runs_after_ztunnel_every_meshed_namespace_and_the_gateway(homelab: Evaluation) -> None:
-    for name in ("ztunnel", "istio-cni", "demo-apps", "tekton-builds", "localstack", "ingress-gateway",
-                 "localstack-ambient-network-policy"):
+    for name in (
+        "ztunnel",
+        "istio-cni",
+        "demo-apps",
+        "tekton-builds",
+        "localstack",
+        "ingress-gateway",
+        "localstack-ambient-network-policy",
+    ):
         assert must_precede(homelab, name, "verify-mesh"), name
 
 
@@ -25,8 +32,17 @@ def test_checks_every_namespace_and_the_gateway(homelab: Evaluation) -> None:
 
 def test_reruns_only_when_version_or_namespaces_change(run: Evaluate, homelab: Evaluation) -> None:
     baseline = homelab.named("verify-mesh").inputs["triggers"]
-    unrelated = run({"routes": [{"hostname": "demo-app1.local", "namespace": "demo-apps",
-                                 "rules": [{"path": "/app", "service": "demo-app1", "port": 8080}]}]})
+    unrelated = run(
+        {
+            "routes": [
+                {
+                    "hostname": "demo-app1.local",
+                    "namespace": "demo-apps",
+                    "rules": [{"path": "/app", "service": "demo-app1", "port": 8080}],
+                }
+            ]
+        }
+    )
     assert unrelated.named("verify-mesh").inputs == homelab.named("verify-mesh").inputs
     upgraded = run({"istioVersion": "1.28.10"})
     assert upgraded.named("verify-mesh").inputs["triggers"] != baseline
