@@ -13,11 +13,11 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import pulumi
 from pulumi.runtime import config as runtime_config
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
 from . import names, versions
@@ -119,6 +119,24 @@ def parse_address_range(text: object) -> IpRange:
     return first, last
 
 
+def check_address_range(text: str) -> str:
+    parse_address_range(text)
+    return text
+
+
+def check_http_method(method: str) -> str:
+    if method not in HTTP_METHODS:
+        raise ValueError(f"{json.dumps(method)} is not an HTTP method ({', '.join(sorted(HTTP_METHODS))})")
+    return method
+
+
+# List items are checked one by one so that a problem names its item: `allowFrom[1]`, not `allowFrom`.
+NamespaceName = Annotated[str, AfterValidator(check_namespace)]
+AddressRange = Annotated[str, AfterValidator(check_address_range)]
+HttpMethod = Annotated[str, AfterValidator(check_http_method)]
+Port = Annotated[int, BeforeValidator(check_port)]
+
+
 # --- structured keys (YAML objects in the stack file) ----------------------------------------------------------
 
 
@@ -128,20 +146,13 @@ class Model(BaseModel):
 
 class AddressPool(Model):
     name: str
-    addresses: list[str] = Field(min_length=1)
+    addresses: list[AddressRange] = Field(min_length=1)
     auto_assign: bool = True
 
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
         return check_object_name(value, "address pool")
-
-    @field_validator("addresses")
-    @classmethod
-    def _addresses(cls, value: list[str]) -> list[str]:
-        for address in value:
-            parse_address_range(address)
-        return value
 
     def ranges(self) -> list[IpRange]:
         return [parse_address_range(address) for address in self.addresses]
@@ -194,29 +205,11 @@ class Route(Model):
 class AuthorizationRule(Model):
     """One ALLOW rule. `from`/`ports` are L4 (ztunnel); `methods`, `paths`, `headers` are L7 (waypoint)."""
 
-    from_: list[str] = Field(alias="from", min_length=1)
-    ports: list[int] = Field(default_factory=list)
-    methods: list[str] = Field(default_factory=list)
+    from_: list[NamespaceName] = Field(alias="from", min_length=1)
+    ports: list[Port] = Field(default_factory=list)
+    methods: list[HttpMethod] = Field(default_factory=list)
     paths: list[str] = Field(default_factory=list)
     headers: dict[str, list[str]] = Field(default_factory=dict)
-
-    @field_validator("from_")
-    @classmethod
-    def _from(cls, value: list[str]) -> list[str]:
-        return [check_namespace(namespace) for namespace in value]
-
-    @field_validator("ports", mode="before")
-    @classmethod
-    def _ports(cls, value: object) -> object:
-        return [check_port(port) for port in value] if isinstance(value, list) else value
-
-    @field_validator("methods")
-    @classmethod
-    def _methods(cls, value: list[str]) -> list[str]:
-        for method in value:
-            if method not in HTTP_METHODS:
-                raise ValueError(f"{json.dumps(method)} is not an HTTP method ({', '.join(sorted(HTTP_METHODS))})")
-        return value
 
     @property
     def l7_fields(self) -> list[str]:
@@ -227,14 +220,9 @@ class NamespaceOptions(Model):
     network_policy: Literal["open", "restricted"] = "open"
     mtls: MtlsMode | None = None
     default_deny: bool = True
-    allow_from: list[str] = Field(default_factory=list)
+    allow_from: list[NamespaceName] = Field(default_factory=list)
     waypoint: bool = False
     rules: list[AuthorizationRule] = Field(default_factory=list)
-
-    @field_validator("allow_from")
-    @classmethod
-    def _allow_from(cls, value: list[str]) -> list[str]:
-        return [check_namespace(namespace) for namespace in value]
 
 
 # --- the settings the components receive ----------------------------------------------------------------------
@@ -281,9 +269,6 @@ class Settings:
     verify_mesh: bool
     verify_timeout_seconds: int
     resources: Mapping[str, ResourceProfile]
-
-    def routes_in(self, namespace: str) -> list[Route]:
-        return [route for route in self.routes if route.namespace == namespace]
 
 
 # --- reading raw config ---------------------------------------------------------------------------------------
@@ -434,12 +419,16 @@ def parse_settings(project: str, stack: str, raw: Callable[[str], str | None], p
     istio_version = _version(reader, "istioVersion", versions.DEFAULT_ISTIO_VERSION, prefix="")
     gateway_api_version = _version(reader, "gatewayApiVersion", versions.DEFAULT_GATEWAY_API_VERSION, prefix="v")
     if istio_version and gateway_api_version:
+        istio = versions.parse_version(istio_version)
         reason = versions.gateway_api_incompatibility(
-            versions.parse_version(istio_version),
+            istio,  # type: ignore[arg-type]
             versions.parse_version(gateway_api_version),  # type: ignore[arg-type]
         )
+        # An Istio minor missing from the compatibility table is the fault of istioVersion, not of the CRDs.
+        known_minor = istio is not None and istio[:2] in versions.GATEWAY_API_SUPPORT
+        blamed, value = ("gatewayApiVersion", gateway_api_version) if known_minor else ("istioVersion", istio_version)
         if reason:
-            reader.fail("gatewayApiVersion", f"{json.dumps(gateway_api_version)} cannot be used: {reason}")
+            reader.fail(blamed, f"{json.dumps(value)} cannot be used: {reason}")
     istio_chart_repository = _url(reader, "istioChartRepository", versions.DEFAULT_ISTIO_CHART_REPOSITORY)
     istio_hub = _image_hub(reader, "istioHub", versions.DEFAULT_ISTIO_HUB)
     helm_timeout = reader.integer("helmTimeoutSeconds", 900, 60, 7200)
@@ -563,10 +552,10 @@ def _gateway_hostnames(reader: _Reader) -> list[str]:
         path = f"gatewayHostnames[{index}]"
         if reader.check(path, check_hostname, hostname) is None:
             continue
-        if hostname in hostnames:
+        listener = names.https_listener(hostname)
+        if listeners.get(listener) == hostname:
             reader.fail(path, f"{json.dumps(hostname)} is listed twice")
             continue
-        listener = names.https_listener(hostname)
         if listener in listeners:
             reader.fail(
                 path,
@@ -629,7 +618,8 @@ def _meshed_namespaces(reader: _Reader) -> tuple[MeshedNamespace, ...]:
     return tuple(MeshedNamespace(name, options.get(name, NamespaceOptions())) for name in names_seen)
 
 
-def _routes(reader: _Reader, hostnames: list[str]) -> tuple[Route, ...]:
+def _routes(reader: _Reader, hostnames: Iterable[str]) -> tuple[Route, ...]:
+    listened = set(hostnames)
     raw_routes = reader.json_value("routes", [], list, "a list of routes")
     routes: list[Route] = []
     owner: dict[str, int] = {}
@@ -637,7 +627,7 @@ def _routes(reader: _Reader, hostnames: list[str]) -> tuple[Route, ...]:
         route = reader.model(f"routes[{index}]", Route, value)
         if route is None:
             continue
-        if route.hostname not in hostnames:
+        if route.hostname not in listened:
             reader.fail(
                 f"routes[{index}].hostname",
                 f"{json.dumps(route.hostname)} has no gateway listener; add it to gatewayHostnames",
