@@ -11,6 +11,7 @@ import pulumi_kubernetes as k8s
 
 from . import names
 from .kubernetes import KubernetesObject, metadata, namespace
+from .policy import peer_authentication_spec
 from .resources import ResourceProfile
 
 # (release name, chart) in install order: ztunnel is Ready only once istiod serves xDS and the CNI agent
@@ -61,10 +62,6 @@ def chart_values(
     }
 
 
-def mesh_peer_authentication_spec(mode: str) -> dict[str, Any]:
-    return {"mtls": {"mode": mode}}
-
-
 class IstioAmbient(pulumi.ComponentResource):
     """Istio in ambient mode from the four official charts, installed and removed in the documented order."""
 
@@ -111,7 +108,7 @@ class IstioAmbient(pulumi.ComponentResource):
             api_version="security.istio.io/v1",
             kind="PeerAuthentication",
             metadata=metadata("default", names.ISTIO_NAMESPACE),
-            spec=mesh_peer_authentication_spec(args.mtls_mode),
+            spec=peer_authentication_spec(args.mtls_mode),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.releases["istiod"]]),
         )
         self.register_outputs(

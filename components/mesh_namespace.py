@@ -66,7 +66,7 @@ class MeshedNamespace(pulumi.ComponentResource):
                 api_version="security.istio.io/v1",
                 kind="PeerAuthentication",
                 metadata=metadata("default", ns.name),
-                spec={"mtls": {"mode": options.mtls}},
+                spec=policy.peer_authentication_spec(options.mtls),
                 opts=in_namespace,
             )
         self.authorization_policy = None

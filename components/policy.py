@@ -106,6 +106,10 @@ def waypoint_authorization_spec(namespace: MeshedNamespace) -> dict[str, Any]:
     }
 
 
+def peer_authentication_spec(mode: str) -> dict[str, Any]:
+    return {"mtls": {"mode": mode}}
+
+
 def waypoint_spec() -> dict[str, Any]:
     return {
         "gatewayClassName": "istio-waypoint",
