@@ -75,13 +75,14 @@ class TestMermaid:
         assert set(ids.values()) == {"Secret_tls_demo", "Secret_tls_demo_2", "Release_end"}
         assert all(re.fullmatch(r"\w+", node_id, flags=re.ASCII) for node_id in ids.values())
 
-    def test_the_mermaid_block_of_a_document_is_replaced(self) -> None:
-        markdown = "# Plan\n\n```mermaid\nflowchart LR\n  old\n```\n\nafter\n"
-        assert plan.replace_mermaid_block(markdown, "flowchart LR\n  new\n") == (
-            "# Plan\n\n```mermaid\nflowchart LR\n  new\n```\n\nafter\n"
+    def test_only_the_marked_mermaid_block_of_a_document_is_replaced(self) -> None:
+        markdown = (
+            "# Plan\n\n```mermaid\nflowchart LR\n  hand-drawn\n```\n\n"
+            f"{plan.GRAPH_MARKER}\n```mermaid\nflowchart LR\n  old\n```\n\nafter\n"
         )
+        assert plan.replace_mermaid_block(markdown, "flowchart LR\n  new\n") == markdown.replace("  old", "  new")
         with pytest.raises(ValueError, match="mermaid"):
-            plan.replace_mermaid_block("no diagram here\n", "flowchart LR\n")
+            plan.replace_mermaid_block("```mermaid\nflowchart LR\n```\n", "flowchart LR\n")
 
 
 class TestHomelabPlan:
@@ -140,9 +141,9 @@ class TestHomelabPlan:
         assert istiod["values"]["replicaCount"] == 1
 
     def test_docs_embed_the_current_homelab_graph(self, homelab: Evaluation) -> None:
-        block = re.search(r"```mermaid\n(.*?)```", PLAN_DOC.read_text(), re.DOTALL)
-        assert block is not None, f"{PLAN_DOC} has no ```mermaid block"
-        assert block.group(1) == plan.graph_diagram(plan.resource_graph(homelab)), (
+        embedded = plan.embedded_diagram(PLAN_DOC.read_text())
+        assert embedded is not None, f"{PLAN_DOC} has no ```mermaid block after {plan.GRAPH_MARKER}"
+        assert embedded == plan.graph_diagram(plan.resource_graph(homelab)), (
             "docs/homelab-plan.md is stale; regenerate it with "
             "python -m tools.plan --stack homelab --out plan/homelab --markdown docs/homelab-plan.md"
         )

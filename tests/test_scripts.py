@@ -1,0 +1,366 @@
+"""The shell scripts Pulumi runs on the deploying machine, run for real by bash against stub CLIs.
+
+Each stub is a small bash script on PATH that logs its arguments, one call per line, and answers by
+argument pattern. PATH is the stub directory plus /usr/bin:/bin, so no real kubectl or istioctl is used.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+SYSTEM_PATH = "/usr/bin:/bin"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a stub answers when its arguments contain `pattern` (the first matching reply wins)."""
+
+    pattern: str
+    stdout: str = ""
+    stderr: str = ""
+    status: int = 0
+
+
+@dataclass(frozen=True)
+class Run:
+    status: int
+    stdout: str
+    stderr: str
+    calls: dict[str, list[str]]
+
+
+class Stubs:
+    """Stub executables in a temporary directory, each logging to `<name>.log`."""
+
+    def __init__(self, root: Path) -> None:
+        self.bin = root / "bin"
+        self.bin.mkdir()
+        self.home = root
+
+    def add(self, name: str, *replies: Reply) -> None:
+        """A stub answering by pattern; any other call is logged as unexpected and fails."""
+        unexpected = shlex.quote(str(self.home / "unexpected.log"))
+        cases = "".join(
+            f"  *{shlex.quote(reply.pattern)}*)\n"
+            f"    printf '%s' {shlex.quote(reply.stdout)}\n"
+            f"    printf '%s' {shlex.quote(reply.stderr)} >&2\n"
+            f"    exit {reply.status} ;;\n"
+            for reply in replies
+        )
+        fallback = f"  *)\n    printf '%s\\n' {shlex.quote(name)}\" $*\" >> {unexpected}\n    exit 97 ;;\n"
+        self.add_script(name, f'case "$*" in\n{cases}{fallback}esac\n')
+
+    def add_script(self, name: str, body: str) -> None:
+        """A stub with its own bash body, after the common preamble that logs the call."""
+        log = shlex.quote(str(self.log(name)))
+        path = self.bin / name
+        path.write_text(f"#!/bin/bash\nprintf '%s\\n' \"$*\" >> {log}\n{body}")
+        path.chmod(0o755)
+
+    def log(self, name: str) -> Path:
+        return self.home / f"{name}.log"
+
+    def unexpected_calls(self) -> list[str]:
+        log = self.home / "unexpected.log"
+        return log.read_text().splitlines() if log.exists() else []
+
+    def calls(self, name: str) -> list[str]:
+        log = self.log(name)
+        return log.read_text().splitlines() if log.exists() else []
+
+    def run(self, script: str, **environment: str) -> Run:
+        env = {"PATH": f"{self.bin}:{SYSTEM_PATH}", "HOME": str(self.home), "LC_ALL": "C", **environment}
+        result = subprocess.run(
+            ["/bin/bash", str(SCRIPTS / script)],
+            env=env,
+            cwd=self.home,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        names = [path.name for path in self.bin.iterdir()]
+        return Run(result.returncode, result.stdout, result.stderr, {name: self.calls(name) for name in names})
+
+
+@pytest.fixture
+def stubs(tmp_path: Path) -> Iterator[Stubs]:
+    stubs = Stubs(tmp_path)
+    yield stubs
+    # A call no reply matches would answer nothing, which some scripts would read as "all is well".
+    assert stubs.unexpected_calls() == []
+
+
+# --- verify-mesh.sh ----------------------------------------------------------------------------------------
+
+RUNNING = "--field-selector=status.phase=Running"
+GATEWAY = "get gateways.gateway.networking.k8s.io ingress -n istio-gateway"
+FAST = {"TIMEOUT_SECONDS": "0", "INTERVAL_SECONDS": "0"}
+VERIFY = {"NAMESPACES": "demo-apps tekton-builds", "GATEWAY_NAME": "ingress", "GATEWAY_NAMESPACE": "istio-gateway"}
+
+RUNNING_PODS = [
+    Reply(f"-n demo-apps -l !gateway.istio.io/managed,istio.io/dataplane-mode!=none {RUNNING}", "web-1\napi-7\n"),
+    Reply(f"-n tekton-builds -l !gateway.istio.io/managed,istio.io/dataplane-mode!=none {RUNNING}", "build-3\n"),
+]
+PROGRAMMED = Reply(GATEWAY, "True 192.168.1.240")
+
+
+def ztunnel_workloads(*rows: tuple[str, str, str]) -> Reply:
+    """`istioctl ztunnel-config workloads` output: (namespace, pod, protocol) per row."""
+    table = "NAMESPACE     POD NAME   ADDRESS    NODE   WAYPOINT PROTOCOL\n" + "".join(
+        f"{namespace} {pod} 10.42.0.{index} node-1 None {protocol}\n"
+        for index, (namespace, pod, protocol) in enumerate(rows)
+    )
+    return Reply("ztunnel-config workloads", table)
+
+
+def test_verify_passes_when_every_pod_is_on_hbone_per_istioctl(stubs: Stubs) -> None:
+    stubs.add("kubectl", *RUNNING_PODS, PROGRAMMED)
+    stubs.add(
+        "istioctl",
+        ztunnel_workloads(
+            ("demo-apps", "api-7", "HBONE"),
+            ("demo-apps", "web-1", "HBONE"),
+            ("tekton-builds", "build-3", "HBONE"),
+            ("istio-gateway", "ingress-istio-5d8", "TCP"),
+        ),
+    )
+
+    result = stubs.run("verify-mesh.sh", **VERIFY, **FAST, KUBE_CONTEXT="homelab")
+
+    assert result.status == 0, result.stderr
+    assert "mesh verified: namespaces [demo-apps tekton-builds] on HBONE" in result.stdout
+    assert "gateway istio-gateway/ingress programmed at 192.168.1.240" in result.stdout
+    assert result.calls["istioctl"] == ["--context homelab ztunnel-config workloads"] * 2
+    assert all(call.startswith("--context homelab ") for call in result.calls["kubectl"])
+
+
+def test_verify_falls_back_to_the_redirection_annotation_without_istioctl(stubs: Stubs) -> None:
+    assert shutil.which("istioctl", path=f"{stubs.bin}:{SYSTEM_PATH}") is None
+    stubs.add(
+        "kubectl",
+        *RUNNING_PODS,
+        PROGRAMMED,
+        Reply("get pods -n demo-apps -o jsonpath=", "api-7 enabled\nweb-1 enabled\nold-job-1 \n"),
+        Reply("get pods -n tekton-builds -o jsonpath=", "build-3 enabled\n"),
+    )
+
+    result = stubs.run("verify-mesh.sh", **VERIFY, **FAST)
+
+    assert result.status == 0, result.stderr
+    assert "mesh verified" in result.stdout
+    annotation_queries = [call for call in result.calls["kubectl"] if "ambient\\.istio\\.io/redirection" in call]
+    assert len(annotation_queries) == 2
+    assert not any("--context" in call for call in result.calls["kubectl"])
+
+
+def test_verify_fails_naming_the_pod_that_is_only_tcp(stubs: Stubs) -> None:
+    stubs.add("kubectl", *RUNNING_PODS, PROGRAMMED)
+    stubs.add(
+        "istioctl",
+        ztunnel_workloads(
+            ("demo-apps", "api-7", "HBONE"),
+            ("demo-apps", "web-1", "TCP"),
+            ("tekton-builds", "build-3", "HBONE"),
+        ),
+    )
+
+    result = stubs.run("verify-mesh.sh", **VERIFY, **FAST)
+
+    assert result.status != 0
+    assert "namespace demo-apps: pods not on HBONE: web-1" in result.stderr
+    assert "tekton-builds" not in result.stderr.split("What to look at")[0]
+    assert "ztunnel's logs: kubectl logs -n istio-system -l app=ztunnel" in result.stderr
+    assert "mesh verified" not in result.stdout
+
+
+def test_verify_fails_naming_the_pod_without_the_annotation(stubs: Stubs) -> None:
+    stubs.add(
+        "kubectl",
+        *RUNNING_PODS,
+        PROGRAMMED,
+        Reply("get pods -n demo-apps -o jsonpath=", "api-7 enabled\nweb-1 \n"),
+        Reply("get pods -n tekton-builds -o jsonpath=", "build-3 enabled\n"),
+    )
+
+    result = stubs.run("verify-mesh.sh", **VERIFY, **FAST)
+
+    assert result.status != 0
+    assert "namespace demo-apps: pods not on HBONE: web-1" in result.stderr
+    assert "ztunnel" in result.stderr
+
+
+def test_verify_fails_naming_the_gateway_that_is_not_programmed(stubs: Stubs) -> None:
+    stubs.add("kubectl", *RUNNING_PODS, Reply(GATEWAY, "False "))
+    stubs.add(
+        "istioctl",
+        ztunnel_workloads(
+            ("demo-apps", "api-7", "HBONE"), ("demo-apps", "web-1", "HBONE"), ("tekton-builds", "build-3", "HBONE")
+        ),
+    )
+
+    result = stubs.run("verify-mesh.sh", **VERIFY, **FAST)
+
+    assert result.status != 0
+    assert "gateway istio-gateway/ingress: Programmed=False, address=none" in result.stderr
+    assert "pods not on HBONE" not in result.stderr
+
+
+# --- wait-for-metallb-webhook.sh ---------------------------------------------------------------------------
+
+POOL_MANIFEST = '{"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool", "metadata": {"name": "homelab-lan"}}'
+REFUSED = (
+    'Error from server (InternalError): error when creating "STDIN": Internal error occurred: failed calling '
+    'webhook "ipaddresspoolvalidationwebhook.metallb.io": Post "https://metallb-webhook-service.metallb-system.svc'
+    ':443/validate-metallb-io-v1beta1-ipaddresspool": dial tcp 10.43.12.7:443: connect: connection refused'
+)
+DENIED = (
+    'Error from server (Forbidden): error when creating "STDIN": admission webhook '
+    '"ipaddresspoolvalidationwebhook.metallb.io" denied the request: CIDR "192.168.1.240/28" overlaps with CIDR '
+    '"192.168.1.240/29"'
+)
+
+
+def counting_kubectl(stubs: Stubs, failures: int, error: str) -> None:
+    """Fails `failures` times with `error` (call N says which call it was), then succeeds; keeps stdin."""
+    count = shlex.quote(str(stubs.home / "count"))
+    stdin = shlex.quote(str(stubs.home / "stdin"))
+    stubs.add_script(
+        "kubectl",
+        f"cat > {stdin}\n"
+        f"calls=$(( $(cat {count} 2>/dev/null || echo 0) + 1 )); echo $calls > {count}\n"
+        f'if [ $calls -le {failures} ]; then echo "call $calls: "{shlex.quote(error)} >&2; exit 1; fi\n'
+        "echo 'ipaddresspool.metallb.io/homelab-lan created (server dry run)'\n",
+    )
+
+
+def test_webhook_wait_retries_until_the_webhook_answers(stubs: Stubs) -> None:
+    counting_kubectl(stubs, failures=2, error=REFUSED)
+
+    result = stubs.run(
+        "wait-for-metallb-webhook.sh",
+        POOL_MANIFEST=POOL_MANIFEST,
+        TIMEOUT_SECONDS="60",
+        INTERVAL_SECONDS="0",
+        KUBE_CONTEXT="homelab",
+    )
+
+    assert result.status == 0, result.stderr
+    assert result.stdout.strip() == "MetalLB webhook is serving"
+    assert result.calls["kubectl"] == ["--context homelab apply --dry-run=server -f -"] * 3
+    assert (stubs.home / "stdin").read_text() == POOL_MANIFEST
+
+
+def test_webhook_wait_fails_fast_when_the_webhook_denies_the_pool(stubs: Stubs) -> None:
+    counting_kubectl(stubs, failures=100, error=DENIED)
+
+    result = stubs.run(
+        "wait-for-metallb-webhook.sh", POOL_MANIFEST=POOL_MANIFEST, TIMEOUT_SECONDS="300", INTERVAL_SECONDS="0"
+    )
+
+    assert result.status != 0
+    assert len(result.calls["kubectl"]) == 1
+    assert "MetalLB rejected the address pool" in result.stderr
+    assert "denied the request" in result.stderr
+
+
+def test_webhook_wait_gives_up_after_the_timeout_with_the_last_error(stubs: Stubs) -> None:
+    counting_kubectl(stubs, failures=100, error=REFUSED)
+
+    result = stubs.run(
+        "wait-for-metallb-webhook.sh", POOL_MANIFEST=POOL_MANIFEST, TIMEOUT_SECONDS="0", INTERVAL_SECONDS="0"
+    )
+
+    assert result.status != 0
+    assert len(result.calls["kubectl"]) == 1
+    assert f"did not answer within 0s. Last error: call 1: {REFUSED}" in result.stderr
+    assert "kubectl -n metallb-system logs deploy/metallb-controller" in result.stderr
+
+
+def test_webhook_wait_requires_the_manifest(stubs: Stubs) -> None:
+    stubs.add("kubectl")
+
+    result = stubs.run("wait-for-metallb-webhook.sh")
+
+    assert result.status != 0
+    assert "POOL_MANIFEST is required" in result.stderr
+    assert result.calls["kubectl"] == []
+
+
+# --- unenrol-namespace.sh ----------------------------------------------------------------------------------
+
+EXISTING_NAMESPACE = [
+    Reply("get namespace demo-apps", "namespace/demo-apps\n"),
+    Reply("get deployment -n demo-apps -o name", "deployment.apps/web\ndeployment.apps/api\n"),
+    Reply("get daemonset -n demo-apps -o name", "daemonset.apps/log-shipper\n"),
+    Reply("get statefulset -n demo-apps -o name", ""),
+    Reply(
+        "label namespace demo-apps istio.io/dataplane-mode- istio.io/use-waypoint-", "namespace/demo-apps unlabeled\n"
+    ),
+    Reply("rollout restart deployment -n demo-apps", "deployment.apps/web restarted\ndeployment.apps/api restarted\n"),
+    Reply("rollout restart daemonset -n demo-apps", "daemonset.apps/log-shipper restarted\n"),
+]
+
+
+@pytest.mark.parametrize(
+    ("environment", "context"),
+    [({"KUBE_CONTEXT": "homelab"}, "--context homelab "), ({}, "")],
+    ids=["with-context", "current-context"],
+)
+def test_unenrol_drops_the_labels_and_restarts_workloads(
+    stubs: Stubs, environment: dict[str, str], context: str
+) -> None:
+    stubs.add("kubectl", *EXISTING_NAMESPACE)
+
+    result = stubs.run("unenrol-namespace.sh", NAMESPACE="demo-apps", **environment)
+
+    assert result.status == 0, result.stderr
+    assert result.calls["kubectl"] == [
+        f"{context}get namespace demo-apps",
+        f"{context}label namespace demo-apps istio.io/dataplane-mode- istio.io/use-waypoint-",
+        f"{context}get deployment -n demo-apps -o name",
+        f"{context}rollout restart deployment -n demo-apps",
+        f"{context}get statefulset -n demo-apps -o name",
+        f"{context}get daemonset -n demo-apps -o name",
+        f"{context}rollout restart daemonset -n demo-apps",
+    ]
+    assert "left the mesh" in result.stdout
+
+
+def test_unenrol_does_nothing_when_the_namespace_is_gone(stubs: Stubs) -> None:
+    stubs.add(
+        "kubectl",
+        Reply(
+            "get namespace demo-apps",
+            stderr='Error from server (NotFound): namespaces "demo-apps" not found\n',
+            status=1,
+        ),
+    )
+
+    result = stubs.run("unenrol-namespace.sh", NAMESPACE="demo-apps", KUBE_CONTEXT="homelab")
+
+    assert result.status == 0, result.stderr
+    assert result.calls["kubectl"] == ["--context homelab get namespace demo-apps"]
+    assert "namespace demo-apps no longer exists: nothing to un-enrol" in result.stdout
+
+
+def test_unenrol_fails_when_the_label_cannot_be_removed(stubs: Stubs) -> None:
+    stubs.add(
+        "kubectl",
+        Reply("get namespace demo-apps", "namespace/demo-apps\n"),
+        Reply("label namespace", stderr='error: namespaces "demo-apps" is forbidden\n', status=1),
+    )
+
+    result = stubs.run("unenrol-namespace.sh", NAMESPACE="demo-apps")
+
+    assert result.status != 0
+    assert "forbidden" in result.stderr
+    assert not any("rollout restart" in call for call in result.calls["kubectl"])
