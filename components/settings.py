@@ -137,11 +137,21 @@ HttpMethod = Annotated[str, AfterValidator(check_http_method)]
 Port = Annotated[int, BeforeValidator(check_port)]
 
 
+def check_policy_path(path: str) -> str:
+    """An AuthorizationPolicy path: absolute, or with Istio's leading or trailing `*` wildcard."""
+    if not path or not (path.startswith("/") or path.startswith("*")) or any(c.isspace() for c in path):
+        raise ValueError(f"{json.dumps(path)} is not a request path such as /api, /api/* or */info")
+    return path
+
+
+PolicyPath = Annotated[str, AfterValidator(check_policy_path)]
+
+
 # --- structured keys (YAML objects in the stack file) ----------------------------------------------------------
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, alias_generator=to_camel, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, alias_generator=to_camel)
 
 
 class AddressPool(Model):
@@ -208,7 +218,7 @@ class AuthorizationRule(Model):
     from_: list[NamespaceName] = Field(alias="from", min_length=1)
     ports: list[Port] = Field(default_factory=list)
     methods: list[HttpMethod] = Field(default_factory=list)
-    paths: list[str] = Field(default_factory=list)
+    paths: list[PolicyPath] = Field(default_factory=list)
     headers: dict[str, list[str]] = Field(default_factory=dict)
 
     @property

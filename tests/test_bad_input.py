@@ -178,6 +178,16 @@ CASES: dict[str, Bad] = {
         "namespaceOptions.demo-apps.rules[0].methods[1]",
         "not an HTTP method",
     ),
+    "rule-path-not-absolute": Bad(
+        demo_options(waypoint=True, rules=[{"from": ["tekton-builds"], "paths": ["/ok", "api/*"]}]),
+        "namespaceOptions.demo-apps.rules[0].paths[1]",
+        "not a request path",
+    ),
+    "options-snake-case-field": Bad(
+        demo_options(allow_from=["tekton-builds"]),
+        "namespaceOptions.demo-apps.allow_from",
+        "is not a known setting",
+    ),
     # --- gateway hostnames -----------------------------------------------------------------------------------
     "hostnames-not-a-list": Bad({"gatewayHostnames": "demo-app1.local"}, "gatewayHostnames", "must be a list"),
     "hostname-upper-case": Bad(

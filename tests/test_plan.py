@@ -15,7 +15,7 @@ from tools import plan
 from tools.mock_engine import Evaluation, evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
-PLAN_DOC = ROOT / "docs" / "homelab-plan.md"
+PLAN_DOC = ROOT / "README.md"
 PEM_KEY_BODY = "MHcCAQEEIPlaintextKeyMaterialThatMustNeverReachAPlan"
 PROVIDED_KEY = f"-----BEGIN EC PRIVATE KEY-----\n{PEM_KEY_BODY}\n-----END EC PRIVATE KEY-----\n"
 PROVIDED_CERTIFICATE = "-----BEGIN CERTIFICATE-----\nMIIBprovidedcertificate\n-----END CERTIFICATE-----\n"
@@ -144,8 +144,8 @@ class TestHomelabPlan:
         embedded = plan.embedded_diagram(PLAN_DOC.read_text())
         assert embedded is not None, f"{PLAN_DOC} has no ```mermaid block after {plan.GRAPH_MARKER}"
         assert embedded == plan.graph_diagram(plan.resource_graph(homelab)), (
-            "docs/homelab-plan.md is stale; regenerate it with "
-            "python -m tools.plan --stack homelab --out plan/homelab --markdown docs/homelab-plan.md"
+            "README.md's plan graph is stale; regenerate it with "
+            "python -m tools.plan --stack homelab --out plan/homelab --markdown README.md"
         )
 
 

@@ -7,6 +7,8 @@ parent, provider and options). The tests, the offline plan and the benchmarks al
 from __future__ import annotations
 
 import asyncio
+import copy
+import functools
 import json
 import runpy
 import sys
@@ -25,6 +27,12 @@ from pulumi.runtime.sync_await import _sync_await
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_PLACEHOLDER = "mock-secret-value"
+# Encrypted values cannot be decrypted without the CLI; these keys get placeholders of the right shape.
+SHAPED_PLACEHOLDERS = {
+    "tlsCertificate": "-----BEGIN CERTIFICATE-----\nbW9jaw==\n-----END CERTIFICATE-----\n",
+    "tlsPrivateKey": "-----BEGIN PRIVATE KEY-----\nbW9jaw==\n-----END PRIVATE KEY-----\n",
+}
+YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -173,6 +181,16 @@ def _config_text(value: Any) -> str:
     return json.dumps(value)
 
 
+@functools.lru_cache(maxsize=32)
+def _parse_yaml(path: Path, modified: float) -> Any:
+    return yaml.load(path.read_text(), Loader=YamlLoader)
+
+
+def _read_yaml(path: Path) -> Any:
+    """Parsed YAML, cached until the file changes; callers must not mutate it."""
+    return copy.deepcopy(_parse_yaml(path, path.stat().st_mtime))
+
+
 def stack_config(
     stack: str, root: Path = ROOT, overrides: Mapping[str, Any] | None = None, secrets: Mapping[str, str] | None = None
 ) -> tuple[str, dict[str, str], list[str]]:
@@ -181,7 +199,7 @@ def stack_config(
     An override of None removes the key. Encrypted values cannot be decrypted without the CLI and
     become a placeholder marked secret; `secrets` supplies plaintext for secret keys.
     """
-    project = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    project = _read_yaml(root / "Pulumi.yaml")
     name = project["name"]
     values: dict[str, Any] = {}
     secret_keys: list[str] = []
@@ -193,14 +211,14 @@ def stack_config(
         else:
             values[full_key] = declaration
     stack_file = root / f"Pulumi.{stack}.yaml"
-    stack_values = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {} if stack_file.exists() else {}
+    stack_values = (_read_yaml(stack_file) or {}).get("config") or {} if stack_file.exists() else {}
     for key, value in {**stack_values, **(overrides or {})}.items():
         full_key = key if ":" in key else f"{name}:{key}"
         if value is None:
             values.pop(full_key, None)
             continue
         if isinstance(value, dict) and set(value) == {"secure"}:
-            value = SECRET_PLACEHOLDER
+            value = SHAPED_PLACEHOLDERS.get(full_key.partition(":")[2], SECRET_PLACEHOLDER)
             secret_keys.append(full_key)
         values[full_key] = value
     for key, value in (secrets or {}).items():
