@@ -130,20 +130,18 @@ def check_http_method(method: str) -> str:
     return method
 
 
+def check_policy_path(path: str) -> str:
+    """An AuthorizationPolicy path: absolute, or with Istio's leading or trailing `*` wildcard."""
+    if not path or not path.startswith(("/", "*")) or any(c.isspace() for c in path):
+        raise ValueError(f"{json.dumps(path)} is not a request path such as /api, /api/* or */info")
+    return path
+
+
 # List items are checked one by one so that a problem names its item: `allowFrom[1]`, not `allowFrom`.
 NamespaceName = Annotated[str, AfterValidator(check_namespace)]
 AddressRange = Annotated[str, AfterValidator(check_address_range)]
 HttpMethod = Annotated[str, AfterValidator(check_http_method)]
 Port = Annotated[int, BeforeValidator(check_port)]
-
-
-def check_policy_path(path: str) -> str:
-    """An AuthorizationPolicy path: absolute, or with Istio's leading or trailing `*` wildcard."""
-    if not path or not (path.startswith("/") or path.startswith("*")) or any(c.isspace() for c in path):
-        raise ValueError(f"{json.dumps(path)} is not a request path such as /api, /api/* or */info")
-    return path
-
-
 PolicyPath = Annotated[str, AfterValidator(check_policy_path)]
 
 
