@@ -40,7 +40,8 @@ class MeshedNamespace(pulumi.ComponentResource):
             labels=policy.namespace_labels(ns),
             opts=pulumi.ResourceOptions(parent=self, depends_on=args.mesh, retain_on_delete=True),
         )
-        in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *args.mesh])
+        # Through the Namespace, everything here also waits for (and on destroy goes before) the mesh.
+        in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
 
         self.unenrol = command.local.Command(
             f"{ns.name}-unenrol",

@@ -96,7 +96,7 @@ def profile(cpu: str, memory: str, memory_limit: str) -> ResourceProfile:
 # dataplane hurts latency more than it protects the node.
 LEAN_PROFILE: dict[str, ResourceProfile] = {
     "istiod": profile("10m", "64Mi", "512Mi"),
-    "cni": profile("5m", "32Mi", "128Mi"),
+    "cni": profile("5m", "24Mi", "128Mi"),
     "ztunnel": profile("5m", "32Mi", "256Mi"),
     "gateway": profile("10m", "64Mi", "256Mi"),
     "waypoint": profile("10m", "64Mi", "256Mi"),

@@ -42,7 +42,6 @@ class Registration:
     name: str
     parent: str
     custom: bool
-    inputs: dict[str, Any]
     dependencies: frozenset[str]
     provider: str
     protect: bool
@@ -53,6 +52,11 @@ class Registration:
     additional_secret_outputs: tuple[str, ...]
     aliases: tuple[str, ...]
     request: Any = field(repr=False, compare=False)
+
+    @functools.cached_property
+    def inputs(self) -> dict[str, Any]:
+        """The inputs as the engine received them; decoded on first use (most are never read)."""
+        return rpc.deserialize_properties(self.request.object, keep_unknowns=True)
 
 
 @dataclass
@@ -131,7 +135,6 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 name=request.name,
                 parent=request.parent,
                 custom=request.custom,
-                inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
                 dependencies=frozenset(request.dependencies),
                 provider=request.provider,
                 protect=request.protect,
