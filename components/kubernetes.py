@@ -16,9 +16,9 @@ from pulumi_kubernetes import _utilities as k8s_utilities
 SECRET_FIELDS = ("data", "stringData")
 
 
-def type_token(api_version: str, kind: str) -> str:
+def type_token(api_version: str, kind: str, patch: bool = False) -> str:
     group_version = api_version if "/" in api_version else f"core/{api_version}"
-    return f"kubernetes:{group_version}:{kind}"
+    return f"kubernetes:{group_version}:{kind}{'Patch' if patch else ''}"
 
 
 def metadata(
@@ -50,9 +50,14 @@ class KubernetesObject(pulumi.CustomResource):
         metadata: pulumi.Input[Mapping[str, Any]],
         spec: pulumi.Input[Any] | None = None,
         opts: pulumi.ResourceOptions | None = None,
+        patch: bool = False,
         **fields: pulumi.Input[Any],
     ) -> None:
-        """`fields` are other top-level fields, e.g. `type` and `stringData` of a Secret."""
+        """`fields` are other top-level fields, e.g. `type` and `stringData` of a Secret.
+
+        `patch`: a server-side apply patch of an existing object, with a field manager of its own; deleting
+        it removes only the fields it set.
+        """
         secret_fields = [field for field in SECRET_FIELDS if field in fields]
         for field in secret_fields:
             fields[field] = pulumi.Output.secret(fields[field])
@@ -60,7 +65,8 @@ class KubernetesObject(pulumi.CustomResource):
         props["spec"] = spec
         props["status"] = None
         extra = pulumi.ResourceOptions(version=k8s_utilities.get_version(), additional_secret_outputs=secret_fields)
-        super().__init__(type_token(api_version, kind), name, props, pulumi.ResourceOptions.merge(opts, extra))
+        token = type_token(api_version, kind, patch)
+        super().__init__(token, name, props, pulumi.ResourceOptions.merge(opts, extra))
 
 
 def namespace(

@@ -37,7 +37,7 @@ class MeshedNamespace(pulumi.ComponentResource):
         options = ns.options
         self.namespace = namespace(
             ns.name,
-            labels=policy.namespace_labels(ns),
+            labels={names.DATAPLANE_MODE_LABEL: "ambient"},
             opts=pulumi.ResourceOptions(parent=self, depends_on=args.mesh, retain_on_delete=True),
         )
         # Through the Namespace, everything here also waits for (and on destroy goes before) the mesh.
@@ -81,6 +81,7 @@ class MeshedNamespace(pulumi.ComponentResource):
                 opts=in_namespace,
             )
         self.waypoint = None
+        self.use_waypoint = None
         self.waypoint_policy = None
         if options.waypoint:
             self.waypoint = KubernetesObject(
@@ -105,4 +106,16 @@ class MeshedNamespace(pulumi.ComponentResource):
                     spec=policy.waypoint_authorization_spec(ns),
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[self.waypoint]),
                 )
-        self.register_outputs({"name": ns.name, "labels": policy.namespace_labels(ns)})
+            # Services switch to the waypoint only once it is Programmed and its policy is in place, and switch
+            # back before either goes.
+            self.use_waypoint = KubernetesObject(
+                f"{ns.name}-use-waypoint",
+                api_version="v1",
+                kind="Namespace",
+                metadata=metadata(ns.name, labels={names.USE_WAYPOINT_LABEL: names.WAYPOINT_NAME}),
+                patch=True,
+                opts=pulumi.ResourceOptions(
+                    parent=self, depends_on=[self.waypoint, *([self.waypoint_policy] if self.waypoint_policy else [])]
+                ),
+            )
+        self.register_outputs({"name": ns.name, "waypoint": options.waypoint})

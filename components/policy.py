@@ -115,10 +115,3 @@ def waypoint_spec() -> dict[str, Any]:
         "gatewayClassName": "istio-waypoint",
         "listeners": [{"name": "mesh", "port": HBONE_PORT, "protocol": "HBONE"}],
     }
-
-
-def namespace_labels(namespace: MeshedNamespace) -> dict[str, str]:
-    labels = {names.DATAPLANE_MODE_LABEL: "ambient"}
-    if namespace.options.waypoint:
-        labels[names.USE_WAYPOINT_LABEL] = names.WAYPOINT_NAME
-    return labels

@@ -129,8 +129,15 @@ def test_waypoint_takes_l7_rules_and_ztunnel_keeps_l4(run: Evaluate) -> None:
     assert waypoint["spec"]["gatewayClassName"] == "istio-waypoint"
     assert waypoint["spec"]["listeners"] == [{"name": "mesh", "port": 15008, "protocol": "HBONE"}]
     assert waypoint["metadata"]["name"] == "waypoint"
-    labels = evaluation.named("demo-apps").inputs["metadata"]["labels"]
-    assert labels["istio.io/use-waypoint"] == "waypoint"
+    # The namespace switches to the waypoint by a patch applied once the waypoint is Programmed, so that
+    # removing the waypoint drops the label first.
+    assert "istio.io/use-waypoint" not in evaluation.named("demo-apps").inputs["metadata"]["labels"]
+    use_waypoint = evaluation.named("demo-apps-use-waypoint")
+    assert use_waypoint.type == "kubernetes:core/v1:NamespacePatch"
+    assert use_waypoint.inputs["kind"] == "Namespace"
+    assert use_waypoint.inputs["metadata"] == {"name": "demo-apps", "labels": {"istio.io/use-waypoint": "waypoint"}}
+    assert must_precede(evaluation, "demo-apps-waypoint", "demo-apps-use-waypoint")
+    assert must_precede(evaluation, "demo-apps-waypoint-authorization", "demo-apps-use-waypoint")
 
     l7 = evaluation.named("demo-apps-waypoint-authorization").inputs["spec"]
     assert l7["targetRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "waypoint"}]
