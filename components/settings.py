@@ -170,7 +170,7 @@ class RouteRule(Model):
     path: str = "/"
     match: Literal["PathPrefix", "Exact"] = "PathPrefix"
     service: str
-    port: int
+    port: Port
 
     @field_validator("path")
     @classmethod
@@ -183,11 +183,6 @@ class RouteRule(Model):
     @classmethod
     def _service(cls, value: str) -> str:
         return check_object_name(value, "Service")
-
-    @field_validator("port", mode="before")
-    @classmethod
-    def _port(cls, value: object) -> int:
-        return check_port(value)
 
 
 class Route(Model):

@@ -189,7 +189,7 @@ def _parse_yaml(path: Path, modified: float) -> Any:
     return yaml.load(path.read_text(), Loader=YamlLoader)
 
 
-def _read_yaml(path: Path) -> Any:
+def read_yaml(path: Path) -> Any:
     """Parsed YAML, cached until the file changes; callers must not mutate it."""
     return copy.deepcopy(_parse_yaml(path, path.stat().st_mtime))
 
@@ -202,7 +202,7 @@ def stack_config(
     An override of None removes the key. Encrypted values cannot be decrypted without the CLI and
     become a placeholder marked secret; `secrets` supplies plaintext for secret keys.
     """
-    project = _read_yaml(root / "Pulumi.yaml")
+    project = read_yaml(root / "Pulumi.yaml")
     name = project["name"]
     values: dict[str, Any] = {}
     secret_keys: list[str] = []
@@ -214,7 +214,7 @@ def stack_config(
         else:
             values[full_key] = declaration
     stack_file = root / f"Pulumi.{stack}.yaml"
-    stack_values = (_read_yaml(stack_file) or {}).get("config") or {} if stack_file.exists() else {}
+    stack_values = (read_yaml(stack_file) or {}).get("config") or {} if stack_file.exists() else {}
     for key, value in {**stack_values, **(overrides or {})}.items():
         full_key = key if ":" in key else f"{name}:{key}"
         if value is None:

@@ -26,7 +26,7 @@ import pulumi
 import yaml
 from pulumi.runtime import rpc
 
-from tools.mock_engine import ROOT, Evaluation, Registration, evaluate, is_secret, stack_config, unwrap
+from tools.mock_engine import ROOT, Evaluation, Registration, evaluate, is_secret, read_yaml, stack_config, unwrap
 
 SECRET = "<secret>"
 COMPUTED = "<computed>"
@@ -287,7 +287,7 @@ def write_plan(stack: str, out: Path, markdown: Path | None, stream: TextIO) -> 
     progress = Progress(5 + (markdown is not None), stream)
     with progress.stage(f"loading config of stack {stack}") as result:
         _, _, secret_keys = stack_config(stack)
-        declared = (yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text()) or {}).get("config") or {}
+        declared = (read_yaml(ROOT / f"Pulumi.{stack}.yaml") or {}).get("config") or {}
         result.append(f"{len(declared)} keys in Pulumi.{stack}.yaml")
         if secret_keys:
             result.append(f"{len(secret_keys)} encrypted (evaluated as placeholders)")
