@@ -1,0 +1,181 @@
+"""Typed stack settings: read once from the stack's config and validated before any resource exists.
+
+Every problem is reported as `homelab-mesh:<key>[index].<field>: <what is wrong>`, all of them in one
+`ConfigError`, which the Pulumi CLI prints without a stack trace. One module per concern: `mesh` (Istio,
+namespaces, resources), `network` (MetalLB, addresses), `routes` (hostnames, routes), `tls`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+
+from . import mesh, network, routes, tls
+from .checks import check_hostname, check_namespace, check_port
+from .mesh import AuthorizationRule, MeshedNamespace, MtlsMode, NamespaceOptions, Platform
+from .network import AddressPool, MetallbSettings, parse_address_range
+from .reader import ConfigError, Reader
+from .routes import Route, RouteRule
+from .stack_file import StackFileError, load_stack_file
+from .tls import TlsSettings
+
+__all__ = [
+    "KNOWN_KEYS",
+    "SCALAR_KEYS",
+    "AddressPool",
+    "AuthorizationRule",
+    "ConfigError",
+    "MeshedNamespace",
+    "MetallbSettings",
+    "NamespaceOptions",
+    "Route",
+    "RouteRule",
+    "Settings",
+    "TlsSettings",
+    "check_hostname",
+    "check_namespace",
+    "check_port",
+    "load_settings",
+    "parse_address_range",
+    "parse_settings",
+]
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+SCALAR_KEYS = ("kubeContext", *mesh.SCALAR_KEYS, *network.SCALAR_KEYS, *routes.SCALAR_KEYS, *tls.SCALAR_KEYS)
+STRUCTURED_KEYS = (*mesh.STRUCTURED_KEYS, *network.STRUCTURED_KEYS, *routes.STRUCTURED_KEYS)
+SECRET_KEYS = tls.SECRET_KEYS
+KNOWN_KEYS = frozenset(SCALAR_KEYS + STRUCTURED_KEYS + SECRET_KEYS)
+
+# kubeconfig context names as kubectl, k3d, kind and the cloud CLIs write them (`admin@k3s`, `arn:.../x`).
+KUBE_CONTEXT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,252}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    project: str
+    stack: str
+    kube_context: str | None
+    platform: Platform
+    istio_version: str
+    gateway_api_version: str
+    istio_chart_repository: str
+    istio_hub: str
+    helm_timeout_seconds: int
+    metallb: MetallbSettings | None
+    meshed_namespaces: tuple[MeshedNamespace, ...]
+    external_namespaces: tuple[str, ...]
+    gateway_hostnames: tuple[str, ...]
+    gateway_address: str | None
+    tls: TlsSettings
+    routes: tuple[Route, ...]
+    mtls_mode: MtlsMode
+    verify_mesh: bool
+    verify_timeout_seconds: int
+    resources: Mapping[str, mesh.ResourceProfile]
+
+
+def configured_keys() -> set[str]:
+    """Every config key handed to this program (by the CLI, or by the test engine)."""
+    return set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+
+
+def load_settings(project: str | None = None, stack: str | None = None) -> Settings:
+    """Read and validate the whole stack config; raise ConfigError naming every bad key."""
+    project = project or pulumi.get_project()
+    stack = stack or pulumi.get_stack()
+    stack_file = PROJECT_ROOT / f"Pulumi.{stack}.yaml"
+    if stack_file.exists():
+        try:
+            load_stack_file(stack_file)
+        except StackFileError as error:
+            raise ConfigError([str(error)]) from None
+    return parse_settings(project, stack, runtime_config.get_config, configured_keys())
+
+
+def parse_settings(project: str, stack: str, raw: Callable[[str], str | None], present_keys: Iterable[str]) -> Settings:
+    reader = Reader(project, raw)
+    _check_unknown_keys(reader, present_keys)
+
+    kube_context = _kube_context(reader)
+    istio = mesh.read_istio(reader)
+    metallb = network.read_metallb(reader)
+    hostnames = routes.read_gateway_hostnames(reader)
+    gateway_address = network.read_gateway_address(reader, metallb)
+    namespaces = mesh.read_meshed_namespaces(reader)
+    meshed_names = [namespace.name for namespace in namespaces]
+    external = routes.read_external_namespaces(reader, meshed_names)
+    route_table = routes.read_routes(reader, hostnames, meshed_names, external)
+    tls_settings = tls.read_tls(reader)
+    mtls_mode = reader.choice("mtlsMode", "STRICT", ("STRICT", "PERMISSIVE"))
+    verify_mesh = reader.boolean("verifyMesh", True)
+    verify_timeout = reader.integer("verifyTimeoutSeconds", 300, 30, 3600)
+    resources = mesh.read_resources(reader)
+
+    if reader.problems:
+        raise ConfigError(reader.problems)
+    return Settings(
+        project=project,
+        stack=stack,
+        kube_context=kube_context,
+        platform=istio.platform,
+        istio_version=istio.version,
+        gateway_api_version=istio.gateway_api_version,
+        istio_chart_repository=istio.chart_repository,
+        istio_hub=istio.hub,
+        helm_timeout_seconds=istio.helm_timeout_seconds,
+        metallb=metallb,
+        meshed_namespaces=namespaces,
+        external_namespaces=external,
+        gateway_hostnames=tuple(hostnames),
+        gateway_address=gateway_address,
+        tls=tls_settings,
+        routes=route_table,
+        mtls_mode=mtls_mode,
+        verify_mesh=verify_mesh,
+        verify_timeout_seconds=verify_timeout,
+        resources=resources,
+    )
+
+
+def _kube_context(reader: Reader) -> str | None:
+    value = reader.text("kubeContext", "").strip()
+    if value and not KUBE_CONTEXT.fullmatch(value):
+        reader.fail(
+            "kubeContext",
+            "is not a kubeconfig context name (letters, digits and . _ : @ / + -, at most 253 characters); "
+            "list yours with `kubectl config get-contexts -o name`",
+        )
+        return None
+    return value or None
+
+
+def _check_unknown_keys(reader: Reader, present_keys: Iterable[str]) -> None:
+    prefix = reader.key("")
+    for full_key in sorted(present_keys):
+        namespace, _, name = full_key.partition(":")
+        if namespace != reader.project:
+            if _looks_like(namespace, reader.project):
+                reader.problems.append(
+                    f"{full_key}: {namespace!r} is not this project's name, so the key is ignored "
+                    f"(did you mean {prefix}{name}?)"
+                )
+            continue
+        if name not in KNOWN_KEYS:
+            guess = difflib.get_close_matches(name, sorted(KNOWN_KEYS), n=1)
+            hint = f" (did you mean {guess[0]}?)" if guess else ""
+            reader.fail(name, f"is not a setting of this project{hint}")
+
+
+def _looks_like(namespace: str, project: str) -> bool:
+    """A misspelt project prefix (`homelab_mesh`, `homelabmesh`, `homelab-mash`), not another package's."""
+    def folded(text: str) -> str:
+        return re.sub(r"[-_.\s]", "", text.lower())
+
+    return folded(namespace) == folded(project) or difflib.SequenceMatcher(None, namespace, project).ratio() >= 0.8

@@ -1,0 +1,211 @@
+"""The mesh itself: Istio's version and charts, meshed namespaces with their policy, and resources."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field
+
+from .. import names, versions
+from ..resources import LEAN_PROFILE, Component, ResourceProfile, mebibytes, millicores
+from .checks import NamespaceName, Port, check_namespace
+from .reader import Model, Reader, read_url
+
+SCALAR_KEYS = (
+    "platform",
+    "istioVersion",
+    "gatewayApiVersion",
+    "istioChartRepository",
+    "istioHub",
+    "helmTimeoutSeconds",
+    "meshedNamespaces",
+    "mtlsMode",
+    "verifyMesh",
+    "verifyTimeoutSeconds",
+)
+STRUCTURED_KEYS = ("namespaceOptions", "resources")
+
+Platform = Literal["none", "k3s", "k3d", "microk8s", "minikube"]
+PLATFORMS: tuple[str, ...] = ("none", "k3s", "k3d", "microk8s", "minikube")
+MtlsMode = Literal["STRICT", "PERMISSIVE"]
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"})
+
+
+def check_http_method(method: str) -> str:
+    if method not in HTTP_METHODS:
+        raise ValueError(f"{json.dumps(method)} is not an HTTP method ({', '.join(sorted(HTTP_METHODS))})")
+    return method
+
+
+def check_policy_path(path: str) -> str:
+    """An AuthorizationPolicy path: absolute, or with Istio's leading or trailing `*` wildcard."""
+    if not path or not path.startswith(("/", "*")) or any(c.isspace() for c in path):
+        raise ValueError(f"{json.dumps(path)} is not a request path such as /api, /api/* or */info")
+    return path
+
+
+HttpMethod = Annotated[str, AfterValidator(check_http_method)]
+PolicyPath = Annotated[str, AfterValidator(check_policy_path)]
+
+
+class AuthorizationRule(Model):
+    """One ALLOW rule. `from`/`ports` are L4 (ztunnel); `methods`, `paths`, `headers` are L7 (waypoint)."""
+
+    from_: list[NamespaceName] = Field(alias="from", min_length=1)
+    ports: list[Port] = Field(default_factory=list)
+    methods: list[HttpMethod] = Field(default_factory=list)
+    paths: list[PolicyPath] = Field(default_factory=list)
+    headers: dict[str, list[str]] = Field(default_factory=dict)
+
+    @property
+    def l7_fields(self) -> list[str]:
+        return [field for field in ("methods", "paths", "headers") if getattr(self, field)]
+
+
+class NamespaceOptions(Model):
+    network_policy: Literal["open", "restricted"] = "open"
+    mtls: MtlsMode | None = None
+    default_deny: bool = True
+    allow_from: list[NamespaceName] = Field(default_factory=list)
+    waypoint: bool = False
+    rules: list[AuthorizationRule] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MeshedNamespace:
+    name: str
+    options: NamespaceOptions
+
+
+@dataclass(frozen=True)
+class IstioSettings:
+    platform: Platform
+    version: str
+    gateway_api_version: str
+    chart_repository: str
+    hub: str
+    helm_timeout_seconds: int
+
+
+def read_istio(reader: Reader) -> IstioSettings:
+    platform = reader.choice("platform", "none", PLATFORMS)
+    istio_version = _version(reader, "istioVersion", versions.DEFAULT_ISTIO_VERSION, prefix="")
+    gateway_api_version = _version(reader, "gatewayApiVersion", versions.DEFAULT_GATEWAY_API_VERSION, prefix="v")
+    if istio_version and gateway_api_version:
+        istio = versions.parse_version(istio_version)
+        reason = versions.gateway_api_incompatibility(
+            istio,  # type: ignore[arg-type]
+            versions.parse_version(gateway_api_version),  # type: ignore[arg-type]
+        )
+        # An Istio minor missing from the compatibility table is the fault of istioVersion, not of the CRDs.
+        known_minor = istio is not None and istio[:2] in versions.GATEWAY_API_SUPPORT
+        blamed, value = ("gatewayApiVersion", gateway_api_version) if known_minor else ("istioVersion", istio_version)
+        if reason:
+            reader.fail(blamed, f"{json.dumps(value)} cannot be used: {reason}")
+    return IstioSettings(
+        platform=platform,
+        version=istio_version,
+        gateway_api_version=gateway_api_version,
+        chart_repository=read_url(reader, "istioChartRepository", versions.DEFAULT_ISTIO_CHART_REPOSITORY),
+        hub=_image_hub(reader, "istioHub", versions.DEFAULT_ISTIO_HUB),
+        helm_timeout_seconds=reader.integer("helmTimeoutSeconds", 900, 60, 7200),
+    )
+
+
+def _version(reader: Reader, name: str, default: str, prefix: str) -> str:
+    value = reader.text(name, default)
+    if not value.startswith(prefix) or versions.parse_version(value) is None or (not prefix and value[:1] == "v"):
+        example = prefix + "1.2.3"
+        reader.fail(name, f"{json.dumps(value)} is not a pinned release version such as {example}")
+        return ""
+    return value
+
+
+def _image_hub(reader: Reader, name: str, default: str) -> str:
+    value = reader.text(name, default)
+    if not re.fullmatch(r"[a-z0-9.\-:]+(/[a-z0-9._\-]+)*", value):
+        reader.fail(name, f"{json.dumps(value)} is not an image registry path such as docker.io/istio")
+    return value
+
+
+def read_meshed_namespaces(reader: Reader) -> tuple[MeshedNamespace, ...]:
+    names_seen: dict[str, int] = {}
+    for index, name in enumerate(reader.string_list("meshedNamespaces")):
+        path = f"meshedNamespaces[{index}]"
+        if reader.check(path, check_namespace, name) is None:
+            continue
+        if name in names.RESERVED_NAMESPACES:
+            reader.fail(
+                path, f"{json.dumps(name)} is managed by this program or by Kubernetes and cannot be meshed here"
+            )
+        elif name in names_seen:
+            reader.fail(path, f"{json.dumps(name)} is already listed at meshedNamespaces[{names_seen[name]}]")
+        else:
+            names_seen[name] = index
+
+    raw_options = reader.json_value("namespaceOptions", {}, dict, "a map from namespace to its options")
+    options: dict[str, NamespaceOptions] = {}
+    for name, value in raw_options.items():
+        path = f"namespaceOptions.{name}"
+        if name not in names_seen:
+            reader.fail(path, f"{json.dumps(name)} is not in meshedNamespaces")
+            continue
+        parsed = reader.model(path, NamespaceOptions, value)
+        if parsed is not None:
+            options[name] = parsed
+    namespaces = tuple(MeshedNamespace(name, options.get(name, NamespaceOptions())) for name in names_seen)
+    _check_peers(reader, namespaces)
+    return namespaces
+
+
+def _check_peers(reader: Reader, namespaces: tuple[MeshedNamespace, ...]) -> None:
+    meshed = {namespace.name for namespace in namespaces}
+    for namespace in namespaces:
+        path = f"namespaceOptions.{namespace.name}"
+        for index, peer in enumerate(namespace.options.allow_from):
+            if peer not in meshed:
+                reader.fail(
+                    f"{path}.allowFrom[{index}]",
+                    f"{json.dumps(peer)} is not a meshed namespace; only meshed peers carry an mTLS identity",
+                )
+        for index, rule in enumerate(namespace.options.rules):
+            for position, peer in enumerate(rule.from_):
+                if peer not in meshed:
+                    reader.fail(
+                        f"{path}.rules[{index}].from[{position}]", f"{json.dumps(peer)} is not a meshed namespace"
+                    )
+            if rule.l7_fields and not namespace.options.waypoint:
+                reader.fail(
+                    f"{path}.rules[{index}]",
+                    f"uses L7 fields ({', '.join(rule.l7_fields)}) but the namespace has no waypoint; without one "
+                    "ztunnel drops all traffic such a rule matches. Set waypoint: true or remove them",
+                )
+        if not namespace.options.default_deny and (namespace.options.allow_from or namespace.options.rules):
+            reader.fail(
+                f"{path}.defaultDeny",
+                "is false, so nothing is denied and allowFrom/rules have no effect; set it to true or drop them",
+            )
+
+
+def read_resources(reader: Reader) -> dict[str, ResourceProfile]:
+    raw = reader.json_value("resources", {}, dict, "a map from component to requests/limits")
+    merged = dict(LEAN_PROFILE)
+    components: tuple[Component, ...] = ("istiod", "cni", "ztunnel", "gateway", "waypoint")
+    for component, value in raw.items():
+        path = f"resources.{component}"
+        if component not in components:
+            reader.fail(path, f"is not a component with tunable resources ({', '.join(components)})")
+            continue
+        override = reader.model(path, ResourceProfile, value)
+        if override is None:
+            continue
+        profile = merged[component].overridden_by(override)
+        for kind, parse in (("cpu", millicores), ("memory", mebibytes)):
+            request, limit = getattr(profile.requests, kind), getattr(profile.limits, kind)
+            if request and limit and parse(request) > parse(limit):
+                reader.fail(path, f"requests {kind} {request} is more than its limit {limit}")
+        merged[component] = profile
+    return merged
