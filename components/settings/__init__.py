@@ -175,6 +175,7 @@ def _check_unknown_keys(reader: Reader, present_keys: Iterable[str]) -> None:
 
 def _looks_like(namespace: str, project: str) -> bool:
     """A misspelt project prefix (`homelab_mesh`, `homelabmesh`, `homelab-mash`), not another package's."""
+
     def folded(text: str) -> str:
         return re.sub(r"[-_.\s]", "", text.lower())
 

@@ -151,7 +151,8 @@ def read_meshed_namespaces(reader: Reader) -> tuple[MeshedNamespace, ...]:
     for name, value in raw_options.items():
         path = f"namespaceOptions.{name}"
         if name not in names_seen:
-            reader.fail(path, f"{json.dumps(name)} is not in meshedNamespaces")
+            if not reader.has_failed("meshedNamespaces"):
+                reader.fail(path, f"{json.dumps(name)} is not in meshedNamespaces")
             continue
         parsed = reader.model(path, NamespaceOptions, value)
         if parsed is not None:
@@ -163,17 +164,19 @@ def read_meshed_namespaces(reader: Reader) -> tuple[MeshedNamespace, ...]:
 
 def _check_peers(reader: Reader, namespaces: tuple[MeshedNamespace, ...]) -> None:
     meshed = {namespace.name for namespace in namespaces}
+    # A peer may be one of the entries of meshedNamespaces that could not be read.
+    peers_known = not reader.has_failed("meshedNamespaces")
     for namespace in namespaces:
         path = f"namespaceOptions.{namespace.name}"
         for index, peer in enumerate(namespace.options.allow_from):
-            if peer not in meshed:
+            if peer not in meshed and peers_known:
                 reader.fail(
                     f"{path}.allowFrom[{index}]",
                     f"{json.dumps(peer)} is not a meshed namespace; only meshed peers carry an mTLS identity",
                 )
         for index, rule in enumerate(namespace.options.rules):
             for position, peer in enumerate(rule.from_):
-                if peer not in meshed:
+                if peer not in meshed and peers_known:
                     reader.fail(
                         f"{path}.rules[{index}].from[{position}]", f"{json.dumps(peer)} is not a meshed namespace"
                     )

@@ -149,6 +149,6 @@ def read_gateway_address(reader: Reader, metallb: MetallbSettings | None) -> str
             for first, last in pool.ranges()
             if first.version == address.version
         )
-        if not inside:
+        if not inside and not reader.has_failed("addressPools"):
             reader.fail("gatewayAddress", f"{value} is not inside any of addressPools; MetalLB could never assign it")
     return str(address)

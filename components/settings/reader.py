@@ -47,6 +47,12 @@ class Reader:
     def fail(self, path: str, message: str) -> None:
         self.problems.append(f"{self.key(path)}: {message}")
 
+    def has_failed(self, name: str) -> bool:
+        """Whether a problem was already reported for this key or inside it: checks that refer to the key's
+        values skip what they cannot know, instead of adding a misleading follow-on problem."""
+        key = self.key(name)
+        return any(problem.startswith(key) and problem[len(key)] in ":[." for problem in self.problems)
+
     def is_set(self, name: str) -> bool:
         return self.raw(self.key(name)) is not None
 

@@ -122,6 +122,8 @@ def read_routes(
         if route is None:
             continue
         if route.hostname not in listened:
+            if reader.has_failed("gatewayHostnames"):
+                continue
             reader.fail(
                 f"routes[{index}].hostname",
                 f"{json.dumps(route.hostname)} has no gateway listener; add it to gatewayHostnames",
@@ -134,7 +136,9 @@ def read_routes(
                 "put all its rules in one entry",
             )
             continue
-        if route.namespace not in known_namespaces:
+        if route.namespace not in known_namespaces and not (
+            reader.has_failed("meshedNamespaces") or reader.has_failed("externalNamespaces")
+        ):
             reader.fail(
                 f"routes[{index}].namespace",
                 f"the route for {route.hostname} goes to namespace {json.dumps(route.namespace)}, which is neither "
