@@ -87,7 +87,12 @@ if settings.gateway_hostnames:
     )
     HttpRoutes(
         "routes",
-        HttpRoutesArgs(routes=settings.routes, gateway=ingress.gateway, namespaces=meshed),
+        HttpRoutesArgs(
+            routes=settings.routes,
+            gateway=ingress.gateway,
+            hsts_max_age_seconds=settings.hsts_max_age_seconds,
+            namespaces=meshed,
+        ),
         opts=on_cluster,
     )
 

@@ -17,11 +17,20 @@ from .settings import Route
 class HttpRoutesArgs:
     routes: tuple[Route, ...]
     gateway: pulumi.Resource
+    # Strict-Transport-Security max-age on every HTTPS response; 0 sends no header.
+    hsts_max_age_seconds: int
     # Routes into a meshed namespace wait for it; other namespaces (e.g. Harbor's) must already exist.
     namespaces: Mapping[str, pulumi.Resource]
 
 
-def http_route_spec(route: Route) -> dict[str, Any]:
+def hsts_filter(max_age_seconds: int) -> dict[str, Any]:
+    """Sets Strict-Transport-Security (Gateway API ResponseHeaderModifier, standard channel since v1.0)."""
+    header = {"name": "Strict-Transport-Security", "value": f"max-age={max_age_seconds}"}
+    return {"type": "ResponseHeaderModifier", "responseHeaderModifier": {"set": [header]}}
+
+
+def http_route_spec(route: Route, hsts_max_age_seconds: int = 0) -> dict[str, Any]:
+    filters = [hsts_filter(hsts_max_age_seconds)] if hsts_max_age_seconds else []
     return {
         "parentRefs": [
             {
@@ -36,6 +45,7 @@ def http_route_spec(route: Route) -> dict[str, Any]:
         "rules": [
             {
                 "matches": [{"path": {"type": rule.match, "value": rule.path}}],
+                **({"filters": filters} if filters else {}),
                 "backendRefs": [{"name": rule.service, "port": rule.port}],
             }
             for rule in route.rules
@@ -59,7 +69,7 @@ class HttpRoutes(pulumi.ComponentResource):
                     api_version="gateway.networking.k8s.io/v1",
                     kind="HTTPRoute",
                     metadata=metadata(route.name, route.namespace),
-                    spec=http_route_spec(route),
+                    spec=http_route_spec(route, args.hsts_max_age_seconds),
                     opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
                 )
             )

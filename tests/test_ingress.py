@@ -172,3 +172,33 @@ def test_no_hostnames_means_no_front_door(run: Evaluate) -> None:
     evaluation = run({"gatewayHostnames": [], "routes": None, "gatewayAddress": None})
     assert "ingress-gateway" not in evaluation.names()
     assert "gatewayAddress" not in evaluation.outputs
+
+
+def test_hsts_is_off_unless_asked_for(homelab: Evaluation) -> None:
+    for name in ("route-demo-app1-local", "route-harbor-local"):
+        assert all("filters" not in rule for rule in homelab.named(name).inputs["spec"]["rules"])
+
+
+def test_hsts_header_on_every_rule_of_every_https_route(run: Evaluate) -> None:
+    evaluation = run(overrides={"hstsMaxAgeSeconds": 63072000})
+
+    for name in ("route-demo-app1-local", "route-harbor-local"):
+        for rule in evaluation.named(name).inputs["spec"]["rules"]:
+            assert rule["filters"] == [
+                {
+                    "type": "ResponseHeaderModifier",
+                    "responseHeaderModifier": {
+                        "set": [{"name": "Strict-Transport-Security", "value": "max-age=63072000"}]
+                    },
+                }
+            ]
+    # The plain-HTTP listener only redirects; browsers ignore HSTS sent over HTTP anyway.
+    redirect = evaluation.named("http-to-https-redirect").inputs["spec"]["rules"][0]["filters"]
+    assert [item["type"] for item in redirect] == ["RequestRedirect"]
+
+
+def test_hsts_max_age_is_bounded(config_error: Any) -> None:
+    error = config_error(overrides={"hstsMaxAgeSeconds": 63072001})
+    assert error.problems == [
+        'homelab-mesh:hstsMaxAgeSeconds: must be a whole number from 0 to 63072000, got "63072001"'
+    ]

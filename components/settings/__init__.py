@@ -75,6 +75,7 @@ class Settings:
     gateway_address: str | None
     tls: TlsSettings
     routes: tuple[Route, ...]
+    hsts_max_age_seconds: int
     mtls_mode: MtlsMode
     verify_mesh: bool
     verify_timeout_seconds: int
@@ -112,6 +113,7 @@ def parse_settings(project: str, stack: str, raw: Callable[[str], str | None], p
     meshed_names = [namespace.name for namespace in namespaces]
     external = routes.read_external_namespaces(reader, meshed_names)
     route_table = routes.read_routes(reader, hostnames, meshed_names, external)
+    hsts_max_age = routes.read_hsts_max_age(reader)
     tls_settings = tls.read_tls(reader)
     mtls_mode = reader.choice("mtlsMode", "STRICT", ("STRICT", "PERMISSIVE"))
     verify_mesh = reader.boolean("verifyMesh", True)
@@ -137,6 +139,7 @@ def parse_settings(project: str, stack: str, raw: Callable[[str], str | None], p
         gateway_address=gateway_address,
         tls=tls_settings,
         routes=route_table,
+        hsts_max_age_seconds=hsts_max_age,
         mtls_mode=mtls_mode,
         verify_mesh=verify_mesh,
         verify_timeout_seconds=verify_timeout,

@@ -13,9 +13,11 @@ from .. import names
 from .checks import Port, check_hostname, check_namespace, check_object_name
 from .reader import Model, Reader
 
-SCALAR_KEYS = ("gatewayHostnames", "externalNamespaces")
+SCALAR_KEYS = ("gatewayHostnames", "externalNamespaces", "hstsMaxAgeSeconds")
 STRUCTURED_KEYS = ("routes",)
 
+# Two years: the longest max-age browsers' preload lists ask for; 0 sends no header.
+HSTS_MAX_AGE_LIMIT = 63_072_000
 HTTP_PATH = re.compile(r"^/[A-Za-z0-9/\-._~%!$&'()*+,;=:@]*$")
 # The mesh's own machinery: a route into one of these would expose it through the front door.
 UNROUTABLE_NAMESPACES = frozenset({"kube-system", names.ISTIO_NAMESPACE, names.METALLB_NAMESPACE})
@@ -155,3 +157,7 @@ def read_routes(
         owner[route.hostname] = index
         routes.append(route)
     return tuple(routes)
+
+
+def read_hsts_max_age(reader: Reader) -> int:
+    return reader.integer("hstsMaxAgeSeconds", 0, 0, HSTS_MAX_AGE_LIMIT)
