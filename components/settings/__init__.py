@@ -12,11 +12,14 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from . import mesh, network, routes, tls
+from .. import versions
+from ..images import mirrored
+from . import charts, mesh, network, routes, tls
 from .checks import check_hostname, check_namespace, check_port
 from .mesh import AuthorizationRule, MeshedNamespace, MtlsMode, NamespaceOptions, Platform
 from .network import AddressPool, MetallbSettings, parse_address_range
@@ -48,8 +51,15 @@ __all__ = [
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
-SCALAR_KEYS = ("kubeContext", *mesh.SCALAR_KEYS, *network.SCALAR_KEYS, *routes.SCALAR_KEYS, *tls.SCALAR_KEYS)
-STRUCTURED_KEYS = (*mesh.STRUCTURED_KEYS, *network.STRUCTURED_KEYS, *routes.STRUCTURED_KEYS)
+SCALAR_KEYS = (
+    "kubeContext",
+    *charts.SCALAR_KEYS,
+    *mesh.SCALAR_KEYS,
+    *network.SCALAR_KEYS,
+    *routes.SCALAR_KEYS,
+    *tls.SCALAR_KEYS,
+)
+STRUCTURED_KEYS = (*charts.STRUCTURED_KEYS, *mesh.STRUCTURED_KEYS, *network.STRUCTURED_KEYS, *routes.STRUCTURED_KEYS)
 SECRET_KEYS = tls.SECRET_KEYS
 KNOWN_KEYS = frozenset(SCALAR_KEYS + STRUCTURED_KEYS + SECRET_KEYS)
 
@@ -80,6 +90,9 @@ class Settings:
     verify_mesh: bool
     verify_timeout_seconds: int
     resources: Mapping[str, mesh.ResourceProfile]
+    # Extra values per Helm release, merged last; and the mirror every image is pulled through.
+    helm_values: Mapping[str, Mapping[str, Any]]
+    image_registry: str | None
 
 
 def configured_keys() -> set[str]:
@@ -119,6 +132,13 @@ def parse_settings(project: str, stack: str, raw: Callable[[str], str | None], p
     verify_mesh = reader.boolean("verifyMesh", True)
     verify_timeout = reader.integer("verifyTimeoutSeconds", 300, 30, 3600)
     resources = mesh.read_resources(reader)
+    helm_values = charts.read_helm_values(reader)
+    image_registry = charts.read_image_registry(reader)
+    istio_hub = istio.hub
+    if image_registry:
+        if reader.is_set("istioHub"):
+            reader.fail("istioHub", "is set together with imageRegistry, which already covers Istio's images; keep one")
+        istio_hub = mirrored(versions.DEFAULT_ISTIO_HUB, image_registry)
 
     if reader.problems:
         raise ConfigError(reader.problems)
@@ -130,7 +150,7 @@ def parse_settings(project: str, stack: str, raw: Callable[[str], str | None], p
         istio_version=istio.version,
         gateway_api_version=istio.gateway_api_version,
         istio_chart_repository=istio.chart_repository,
-        istio_hub=istio.hub,
+        istio_hub=istio_hub,
         helm_timeout_seconds=istio.helm_timeout_seconds,
         metallb=metallb,
         meshed_namespaces=namespaces,
@@ -144,6 +164,8 @@ def parse_settings(project: str, stack: str, raw: Callable[[str], str | None], p
         verify_mesh=verify_mesh,
         verify_timeout_seconds=verify_timeout,
         resources=resources,
+        helm_values=helm_values,
+        image_registry=image_registry,
     )
 
 

@@ -122,12 +122,12 @@ class Reader:
             for detail in error.errors(include_url=False):
                 message = _describe(detail)
                 if detail["type"] == "extra_forbidden":
-                    message += _did_you_mean(str(detail["loc"][-1]), _field_names(model))
+                    message += did_you_mean(str(detail["loc"][-1]), _field_names(model))
                 self.fail(path + _location(detail["loc"]), message)
             return None
 
 
-def _did_you_mean(name: str, known: Iterable[str]) -> str:
+def did_you_mean(name: str, known: Iterable[str]) -> str:
     guess = difflib.get_close_matches(name, sorted(known), n=1)
     return f" (did you mean {guess[0]}?)" if guess else ""
 

@@ -1,0 +1,72 @@
+"""helmValues and imageRegistry: what the program does not model, passed through safely."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from components.chart_keys import merged_values
+from components.images import mirrored
+from components.settings import ConfigError
+
+ConfigErrorOf = Callable[..., ConfigError]
+
+
+@pytest.mark.parametrize(
+    ("image", "registry", "expected"),
+    [
+        ("docker.io/istio", "registry.lan:5000", "registry.lan:5000/istio"),
+        ("quay.io/metallb/controller", "registry.lan:5000", "registry.lan:5000/metallb/controller"),
+        ("quay.io/metallb/controller", "harbor.local/mirror", "harbor.local/mirror/metallb/controller"),
+        ("traefik/whoami", "registry.lan", "registry.lan/traefik/whoami"),
+        ("localhost/app", "registry.lan", "registry.lan/app"),
+        ("registry.k8s.io:443/pause", "registry.lan", "registry.lan/pause"),
+        ("quay.io/metallb/controller", None, "quay.io/metallb/controller"),
+    ],
+)
+def test_a_mirror_keeps_the_repository_path(image: str, registry: str | None, expected: str) -> None:
+    assert mirrored(image, registry) == expected
+
+
+def test_extra_values_merge_like_helm_values_files() -> None:
+    base = {"global": {"hub": "docker.io/istio", "proxy": {"resources": {"requests": {"cpu": "10m"}}}}, "a": [1]}
+    extra = {"global": {"proxy": {"resources": {"requests": {"cpu": "50m"}}}, "logAsJson": True}, "a": [2, 3]}
+
+    merged = merged_values(base, extra)
+
+    assert merged == {
+        "global": {
+            "hub": "docker.io/istio",
+            "proxy": {"resources": {"requests": {"cpu": "50m"}}},
+            "logAsJson": True,
+        },
+        "a": [2, 3],
+    }
+    assert base["global"]["proxy"]["resources"]["requests"]["cpu"] == "10m"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "reason"),
+    [
+        ({"helmValues": ["istiod"]}, "helmValues", "must be a map from Helm release name to extra values"),
+        ({"helmValues": {"istio-d": {}}}, "helmValues.istio-d", "is not a Helm release of this program"),
+        ({"helmValues": {"istiod": "pilot"}}, "helmValues.istiod", "must be a map of chart values"),
+        ({"helmValues": {"istiod": {"replicas": 2}}}, "helmValues.istiod.replicas", "(did you mean replicaCount?)"),
+        ({"helmValues": {"ztunnel": {"loglevel": "debug"}}}, "helmValues.ztunnel.loglevel", "did you mean logLevel?"),
+        ({"helmValues": {"metallb": {"speakers": {}}}}, "helmValues.metallb.speakers", "did you mean speaker?"),
+        ({"helmValues": {"istio-base": {"hub": "x"}}}, "helmValues.istio-base.hub", "the istio-base chart reads"),
+        ({"imageRegistry": "https://registry.lan"}, "imageRegistry", "is not a registry such as"),
+        ({"imageRegistry": "Registry.LAN"}, "imageRegistry", "is not a registry such as"),
+        ({"imageRegistry": "registry.lan", "istioHub": "registry.lan/istio"}, "istioHub", "keep one"),
+    ],
+)
+def test_bad_escape_hatches_are_refused(
+    config_error: ConfigErrorOf, overrides: dict[str, Any], key: str, reason: str
+) -> None:
+    error = config_error(overrides=overrides)
+
+    assert len(error.problems) == 1, error.problems
+    assert error.problems[0].startswith(f"homelab-mesh:{key}: ")
+    assert reason in error.problems[0]
