@@ -2,7 +2,8 @@
 
 Every problem is reported as `homelab-mesh:<key>[index].<field>: <what is wrong>`, all of them in one
 `ConfigError`, which the Pulumi CLI prints without a stack trace. One module per concern: `mesh` (Istio,
-namespaces, resources), `network` (MetalLB, addresses), `routes` (hostnames, routes), `tls`.
+namespaces, resources), `network` (MetalLB, addresses), `routes` (hostnames, routes), `tls`, `demo`
+(the starter's echo app).
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from pathlib import Path
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from . import mesh, network, routes, tls
+from . import demo, mesh, network, routes, tls
 from .checks import check_hostname, check_namespace, check_port
+from .demo import DemoAppSettings
 from .mesh import AuthorizationRule, MeshedNamespace, MtlsMode, NamespaceOptions, Platform
 from .network import AddressPool, MetallbSettings, parse_address_range
 from .reader import ConfigError, Reader
@@ -31,6 +33,7 @@ __all__ = [
     "AddressPool",
     "AuthorizationRule",
     "ConfigError",
+    "DemoAppSettings",
     "MeshedNamespace",
     "MetallbSettings",
     "NamespaceOptions",
@@ -48,7 +51,14 @@ __all__ = [
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
-SCALAR_KEYS = ("kubeContext", *mesh.SCALAR_KEYS, *network.SCALAR_KEYS, *routes.SCALAR_KEYS, *tls.SCALAR_KEYS)
+SCALAR_KEYS = (
+    "kubeContext",
+    *mesh.SCALAR_KEYS,
+    *network.SCALAR_KEYS,
+    *routes.SCALAR_KEYS,
+    *tls.SCALAR_KEYS,
+    *demo.SCALAR_KEYS,
+)
 STRUCTURED_KEYS = (*mesh.STRUCTURED_KEYS, *network.STRUCTURED_KEYS, *routes.STRUCTURED_KEYS)
 SECRET_KEYS = tls.SECRET_KEYS
 KNOWN_KEYS = frozenset(SCALAR_KEYS + STRUCTURED_KEYS + SECRET_KEYS)
@@ -79,6 +89,7 @@ class Settings:
     verify_mesh: bool
     verify_timeout_seconds: int
     resources: Mapping[str, mesh.ResourceProfile]
+    demo_app: DemoAppSettings | None = None
 
 
 def configured_keys() -> set[str]:
@@ -117,6 +128,7 @@ def parse_settings(project: str, stack: str, raw: Callable[[str], str | None], p
     verify_mesh = reader.boolean("verifyMesh", True)
     verify_timeout = reader.integer("verifyTimeoutSeconds", 300, 30, 3600)
     resources = mesh.read_resources(reader)
+    demo_app = demo.read_demo_app(reader, meshed_names)
 
     if reader.problems:
         raise ConfigError(reader.problems)
@@ -141,6 +153,7 @@ def parse_settings(project: str, stack: str, raw: Callable[[str], str | None], p
         verify_mesh=verify_mesh,
         verify_timeout_seconds=verify_timeout,
         resources=resources,
+        demo_app=demo_app,
     )
 
 
@@ -175,6 +188,7 @@ def _check_unknown_keys(reader: Reader, present_keys: Iterable[str]) -> None:
 
 def _looks_like(namespace: str, project: str) -> bool:
     """A misspelt project prefix (`homelab_mesh`, `homelabmesh`, `homelab-mash`), not another package's."""
+
     def folded(text: str) -> str:
         return re.sub(r"[-_.\s]", "", text.lower())
 
