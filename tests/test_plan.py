@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -149,6 +150,48 @@ class TestHomelabPlan:
         )
 
 
+BROKEN_FILES = {
+    "syntax-error": "config:\n  homelab-mesh:platform: [k3s\n",
+    "tab": "config:\n\thomelab-mesh:platform: k3s\n",
+    "list-root": "# not a mapping\n- config: {}\n",
+    "duplicate-key": "config:\n  homelab-mesh:platform: k3s\n  homelab-mesh:platform: none\n",
+}
+BROKEN_EXPECTED = [
+    ("syntax-error", ":3:1", "expected"),
+    ("tab", ":2:1", "'\\t'"),
+    ("list-root", ":2:1", "must be a mapping"),
+    ("duplicate-key", ":3:3", "duplicate key"),
+]
+
+
+@dataclass(frozen=True)
+class BrokenRun:
+    stack_file: Path
+    out: Path
+    result: subprocess.CompletedProcess[str]
+
+
+@pytest.fixture(scope="module")
+def broken_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, BrokenRun]:
+    """`python -m tools.plan --config <broken file>` for each broken file, the processes run side by side."""
+    started = {}
+    for case, text in BROKEN_FILES.items():
+        directory = tmp_path_factory.mktemp(case)
+        stack_file = directory / "Pulumi.broken.yaml"
+        stack_file.write_text(text)
+        out = directory / "plan"
+        command = [sys.executable, "-m", "tools.plan", "--config", str(stack_file), "--out", str(out)]
+        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        started[case] = (stack_file, out, command, process)
+    runs = {}
+    for case, (stack_file, out, command, process) in started.items():
+        stdout, stderr = process.communicate(timeout=60)
+        runs[case] = BrokenRun(
+            stack_file, out, subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+        )
+    return runs
+
+
 def run_plan(*arguments: str) -> subprocess.CompletedProcess[str]:
     """The command as a user runs it, in a fresh process."""
     return subprocess.run(
@@ -222,27 +265,18 @@ class TestCommand:
         assert (out / "graph.mmd").exists()
 
     @pytest.mark.parametrize(
-        ("text", "position", "problem"),
-        [
-            ("config:\n  homelab-mesh:platform: [k3s\n", ":3:1", "expected"),
-            ("config:\n\thomelab-mesh:platform: k3s\n", ":2:1", "'\\t'"),
-            ("# not a mapping\n- config: {}\n", ":2:1", "must be a mapping"),
-            ("config:\n  homelab-mesh:platform: k3s\n  homelab-mesh:platform: none\n", ":3:3", "duplicate key"),
-        ],
-        ids=["syntax-error", "tab", "list-root", "duplicate-key"],
+        ("case", "position", "problem"), BROKEN_EXPECTED, ids=[case for case, *_ in BROKEN_EXPECTED]
     )
     def test_a_broken_stack_file_fails_with_file_line_and_column(
-        self, tmp_path: Path, text: str, position: str, problem: str
+        self, broken_runs: dict[str, BrokenRun], case: str, position: str, problem: str
     ) -> None:
-        stack_file = tmp_path / "Pulumi.broken.yaml"
-        stack_file.write_text(text)
-        result = run_plan("--config", str(stack_file), "--out", str(tmp_path / "plan"))
-        assert result.returncode == 1
-        assert "Traceback" not in result.stderr
-        assert result.stderr.startswith(f"error: {stack_file}{position}: ")
-        assert problem in result.stderr
-        assert "[1/5] loading config of stack broken ... failed" in result.stdout
-        assert not (tmp_path / "plan").exists()
+        run = broken_runs[case]
+        assert run.result.returncode == 1
+        assert "Traceback" not in run.result.stderr
+        assert run.result.stderr.startswith(f"error: {run.stack_file}{position}: ")
+        assert problem in run.result.stderr
+        assert "[1/5] loading config of stack broken ... failed" in run.result.stdout
+        assert not run.out.exists()
 
     def test_an_unknown_stack_names_the_stacks_there_are(self, capsys: pytest.CaptureFixture[str]) -> None:
         assert plan.main(["--stack", "staging", "--out", "unused"]) == 2
@@ -259,3 +293,17 @@ class TestCommand:
         assert result.stderr.startswith("error: invalid stack configuration: homelab-mesh:platform: ")
         assert "[2/5] evaluating the program on the mock engine ... failed" in result.stdout
         assert not (tmp_path / "plan" / "objects.yaml").exists()
+
+    def test_an_unexpected_error_is_one_line_unless_a_traceback_is_asked_for(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        def broken(*_: object) -> None:
+            raise KeyError("surprise")
+
+        monkeypatch.setattr(plan, "write_plan", broken)
+        assert plan.main(["--stack", "homelab", "--out", str(tmp_path)]) == 1
+        error = capsys.readouterr().err
+        assert error.startswith("error: KeyError: 'surprise'")
+        assert error.count("\n") == 1
+        with pytest.raises(KeyError):
+            plan.main(["--stack", "homelab", "--out", str(tmp_path), "--traceback"])
