@@ -89,7 +89,7 @@ class Settings:
     verify_mesh: bool
     verify_timeout_seconds: int
     resources: Mapping[str, mesh.ResourceProfile]
-    demo_app: DemoAppSettings | None = None
+    demo_app: DemoAppSettings | None
 
 
 def configured_keys() -> set[str]:
@@ -188,7 +188,6 @@ def _check_unknown_keys(reader: Reader, present_keys: Iterable[str]) -> None:
 
 def _looks_like(namespace: str, project: str) -> bool:
     """A misspelt project prefix (`homelab_mesh`, `homelabmesh`, `homelab-mash`), not another package's."""
-
     def folded(text: str) -> str:
         return re.sub(r"[-_.\s]", "", text.lower())
 
