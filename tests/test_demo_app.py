@@ -125,6 +125,16 @@ class TestDemoAppSetting:
             problem.startswith("homelab-mesh:demoApp: ") and "meshedNamespaces" in problem for problem in error.problems
         )
 
+    def test_routes_to_it_must_use_its_port(self, config_error: Callable[..., ConfigError]) -> None:
+        routes = [
+            {"hostname": "echo.home.arpa", "namespace": "demo-apps", "rules": [{"service": "echo", "port": 8080}]}
+        ]
+        error = config_error({"routes": routes}, stack="starter", stack_file=STARTER)
+        assert error.problems == [
+            "homelab-mesh:demoApp: the route for echo.home.arpa sends / to echo port 8080, "
+            "but the demo app's Service listens on port 80"
+        ]
+
     def test_must_be_a_boolean(self, config_error: Callable[..., ConfigError]) -> None:
         error = config_error({"demoApp": "yes"})
         assert error.problems == ['homelab-mesh:demoApp: must be true or false, got "yes"']

@@ -128,7 +128,7 @@ def parse_settings(project: str, stack: str, raw: Callable[[str], str | None], p
     verify_mesh = reader.boolean("verifyMesh", True)
     verify_timeout = reader.integer("verifyTimeoutSeconds", 300, 30, 3600)
     resources = mesh.read_resources(reader)
-    demo_app = demo.read_demo_app(reader, meshed_names)
+    demo_app = demo.read_demo_app(reader, meshed_names, route_table)
 
     if reader.problems:
         raise ConfigError(reader.problems)

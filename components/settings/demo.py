@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .reader import Reader
+from .routes import Route
 
 SCALAR_KEYS = ("demoApp",)
 
@@ -21,8 +22,9 @@ class DemoAppSettings:
     port: int = DEMO_SERVICE_PORT
 
 
-def read_demo_app(reader: Reader, meshed_names: Sequence[str]) -> DemoAppSettings | None:
-    """The demo app when `demoApp: true`; it runs in the mesh, so its namespace must be a meshed one."""
+def read_demo_app(reader: Reader, meshed_names: Sequence[str], routes: Sequence[Route]) -> DemoAppSettings | None:
+    """The demo app when `demoApp: true`; it runs in the mesh, so its namespace must be a meshed one, and
+    routes to its Service must use the port it listens on."""
     if not reader.boolean("demoApp", False):
         return None
     if DEMO_NAMESPACE not in meshed_names:
@@ -32,4 +34,12 @@ def read_demo_app(reader: Reader, meshed_names: Sequence[str]) -> DemoAppSetting
             f"add {DEMO_NAMESPACE} there (and route a hostname to service {DEMO_SERVICE} port {DEMO_SERVICE_PORT})",
         )
         return None
+    for route in routes:
+        for rule in route.rules:
+            if route.namespace == DEMO_NAMESPACE and rule.service == DEMO_SERVICE and rule.port != DEMO_SERVICE_PORT:
+                reader.fail(
+                    "demoApp",
+                    f"the route for {route.hostname} sends {rule.path} to {DEMO_SERVICE} port {rule.port}, "
+                    f"but the demo app's Service listens on port {DEMO_SERVICE_PORT}",
+                )
     return DemoAppSettings()
