@@ -5,6 +5,7 @@ import gc
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.demo_app import DemoApp, DemoAppArgs
 from components.gateway_api import GatewayApiCrds, GatewayApiCrdsArgs
 from components.ingress import IngressGateway, IngressGatewayArgs
 from components.istio import IstioAmbient, IstioAmbientArgs
@@ -71,6 +72,14 @@ meshed = {
     for namespace in settings.meshed_namespaces
 }
 
+demo_app = None
+if settings.demo_app is not None:
+    demo_app = DemoApp(
+        "demo-app",
+        DemoAppArgs(settings=settings.demo_app, namespace=meshed[settings.demo_app.namespace]),
+        opts=on_cluster,
+    )
+
 ingress = None
 if settings.gateway_hostnames:
     ingress = IngressGateway(
@@ -105,7 +114,7 @@ if settings.verify_mesh:
             kube_context=settings.kube_context,
             timeout_seconds=settings.verify_timeout_seconds,
             check_gateway=ingress is not None,
-            depends_on=[*dataplane, *meshed.values(), *([ingress] if ingress else [])],
+            depends_on=[*dataplane, *meshed.values(), *(part for part in (ingress, demo_app) if part is not None)],
         ),
         opts=on_cluster,
     )

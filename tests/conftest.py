@@ -27,12 +27,15 @@ def homelab() -> Evaluation:
 
 @pytest.fixture
 def run() -> Evaluate:
-    """Evaluate a stack with config overrides: run(overrides={...}, secrets={...}, stack=...)."""
+    """Evaluate a stack with config overrides: run(overrides={...}, secrets={...}, stack=..., stack_file=...)."""
 
     def _run(
-        overrides: Mapping[str, Any] | None = None, secrets: Mapping[str, str] | None = None, stack: str = "homelab"
+        overrides: Mapping[str, Any] | None = None,
+        secrets: Mapping[str, str] | None = None,
+        stack: str = "homelab",
+        stack_file: Path | None = None,
     ) -> Evaluation:
-        return evaluate(stack, overrides=overrides, secrets=secrets)
+        return evaluate(stack, overrides=overrides, secrets=secrets, stack_file=stack_file)
 
     return _run
 
@@ -42,7 +45,10 @@ def config_error() -> Callable[..., ConfigError]:
     """Evaluate a stack that must be rejected; return the error after checking nothing was registered."""
 
     def _config_error(
-        overrides: Mapping[str, Any] | None = None, secrets: Mapping[str, str] | None = None, stack: str = "homelab"
+        overrides: Mapping[str, Any] | None = None,
+        secrets: Mapping[str, str] | None = None,
+        stack: str = "homelab",
+        stack_file: Path | None = None,
     ) -> ConfigError:
         registered: list[str] = []
         import tools.mock_engine as engine
@@ -57,7 +63,7 @@ def config_error() -> Callable[..., ConfigError]:
         engine.RecordingMonitor.RegisterResource = spy  # type: ignore[method-assign]
         try:
             with pytest.raises(ConfigError) as caught:
-                evaluate(stack, overrides=overrides, secrets=secrets)
+                evaluate(stack, overrides=overrides, secrets=secrets, stack_file=stack_file)
         finally:
             engine.RecordingMonitor.RegisterResource = original  # type: ignore[method-assign]
         assert registered == [], f"resources registered before the config error: {registered}"

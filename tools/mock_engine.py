@@ -195,10 +195,15 @@ def read_yaml(path: Path) -> Any:
 
 
 def stack_config(
-    stack: str, root: Path = ROOT, overrides: Mapping[str, Any] | None = None, secrets: Mapping[str, str] | None = None
+    stack: str,
+    root: Path = ROOT,
+    overrides: Mapping[str, Any] | None = None,
+    secrets: Mapping[str, str] | None = None,
+    stack_file: Path | None = None,
 ) -> tuple[str, dict[str, str], list[str]]:
     """The config the CLI would hand the program: Pulumi.yaml defaults, the stack file, then overrides.
 
+    The stack file is `Pulumi.<stack>.yaml` beside the project unless `stack_file` names another one.
     An override of None removes the key. Encrypted values cannot be decrypted without the CLI and
     become a placeholder marked secret; `secrets` supplies plaintext for secret keys.
     """
@@ -213,7 +218,7 @@ def stack_config(
                 values[full_key] = declaration.get("value", declaration.get("default"))
         else:
             values[full_key] = declaration
-    stack_file = root / f"Pulumi.{stack}.yaml"
+    stack_file = stack_file or root / f"Pulumi.{stack}.yaml"
     stack_values = (read_yaml(stack_file) or {}).get("config") or {} if stack_file.exists() else {}
     for key, value in {**stack_values, **(overrides or {})}.items():
         full_key = key if ":" in key else f"{name}:{key}"
@@ -237,9 +242,13 @@ def evaluate(
     secrets: Mapping[str, str] | None = None,
     root: Path = ROOT,
     program: Path | None = None,
+    stack_file: Path | None = None,
 ) -> Evaluation:
-    """Run the program once on a fresh mock engine and return everything it registered and exported."""
-    project, config, secret_keys = stack_config(stack, root, overrides, secrets)
+    """Run the program once on a fresh mock engine and return everything it registered and exported.
+
+    `stack_file`: read the stack's config from this file instead of `Pulumi.<stack>.yaml` beside the project.
+    """
+    project, config, secret_keys = stack_config(stack, root, overrides, secrets, stack_file)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     logs = _LogCollector()

@@ -2,7 +2,8 @@
 
 Every problem is reported as `homelab-mesh:<key>[index].<field>: <what is wrong>`, all of them in one
 `ConfigError`, which the Pulumi CLI prints without a stack trace. One module per concern: `mesh` (Istio,
-namespaces, resources), `network` (MetalLB, addresses), `routes` (hostnames, routes), `tls`.
+namespaces, resources), `network` (MetalLB, addresses), `routes` (hostnames, routes), `tls`, `demo`
+(the starter's echo app).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from pulumi.runtime import config as runtime_config
 
 from .. import versions
 from ..images import mirrored
-from . import charts, mesh, network, routes, tls
+from . import charts, demo, mesh, network, routes, tls
 from .checks import check_hostname, check_namespace, check_port
+from .demo import DemoAppSettings
 from .mesh import AuthorizationRule, MeshedNamespace, MtlsMode, NamespaceOptions, Platform
 from .network import AddressPool, MetallbSettings, parse_address_range
 from .reader import ConfigError, Reader
@@ -34,6 +36,7 @@ __all__ = [
     "AddressPool",
     "AuthorizationRule",
     "ConfigError",
+    "DemoAppSettings",
     "MeshedNamespace",
     "MetallbSettings",
     "NamespaceOptions",
@@ -58,6 +61,7 @@ SCALAR_KEYS = (
     *network.SCALAR_KEYS,
     *routes.SCALAR_KEYS,
     *tls.SCALAR_KEYS,
+    *demo.SCALAR_KEYS,
 )
 STRUCTURED_KEYS = (*charts.STRUCTURED_KEYS, *mesh.STRUCTURED_KEYS, *network.STRUCTURED_KEYS, *routes.STRUCTURED_KEYS)
 SECRET_KEYS = tls.SECRET_KEYS
@@ -93,6 +97,7 @@ class Settings:
     # Extra values per Helm release, merged last; and the mirror every image is pulled through.
     helm_values: Mapping[str, Mapping[str, Any]]
     image_registry: str | None
+    demo_app: DemoAppSettings | None
 
 
 def configured_keys() -> set[str]:
@@ -139,6 +144,7 @@ def parse_settings(project: str, stack: str, raw: Callable[[str], str | None], p
         if reader.is_set("istioHub"):
             reader.fail("istioHub", "is set together with imageRegistry, which already covers Istio's images; keep one")
         istio_hub = mirrored(versions.DEFAULT_ISTIO_HUB, image_registry)
+    demo_app = demo.read_demo_app(reader, meshed_names, route_table)
 
     if reader.problems:
         raise ConfigError(reader.problems)
@@ -166,6 +172,7 @@ def parse_settings(project: str, stack: str, raw: Callable[[str], str | None], p
         resources=resources,
         helm_values=helm_values,
         image_registry=image_registry,
+        demo_app=demo_app,
     )
 
 

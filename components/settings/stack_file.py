@@ -52,7 +52,9 @@ def load_stack_file(path: Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise StackFileError(f"{path}: the top level must be a mapping with a `config:` key, not a {_kind(data)}")
+        raise StackFileError(
+            f"{path}{_position(text)}: the top level must be a mapping with a `config:` key, not a {_kind(data)}"
+        )
     unknown = sorted(str(key) for key in data if key not in STACK_FILE_KEYS)
     if unknown:
         raise StackFileError(
@@ -61,8 +63,20 @@ def load_stack_file(path: Path) -> dict[str, Any]:
         )
     config = data.get("config")
     if config is not None and not isinstance(config, dict):
-        raise StackFileError(f"{path}: `config:` must be a mapping of keys to values, not a {_kind(config)}")
+        raise StackFileError(
+            f"{path}{_position(text, 'config')}: `config:` must be a mapping of keys to values, not a {_kind(config)}"
+        )
     return data
+
+
+def _position(text: str, key: str | None = None) -> str:
+    """`:line:column` of the document's root node, or of the value of one of its top-level keys."""
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    if key is not None and isinstance(node, yaml.MappingNode):
+        node = next((value for name, value in node.value if name.value == key), node)
+    if node is None:
+        return ""
+    return f":{node.start_mark.line + 1}:{node.start_mark.column + 1}"
 
 
 def _kind(value: Any) -> str:

@@ -1,0 +1,58 @@
+"""load_stack_file: every way a stack file can be unusable ends in one message naming file, line and column."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from components.settings.stack_file import StackFileError, load_stack_file
+
+
+def error_for(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "Pulumi.lab.yaml"
+    path.write_text(text)
+    with pytest.raises(StackFileError) as caught:
+        load_stack_file(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}")
+    return message.removeprefix(str(path))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("config:\n  homelab-mesh:routes: [\n", ":3:1: expected the node content"),
+        ("config:\n\thomelab-mesh:platform: k3s\n", ":2:1: found character '\\t' that cannot start any token"),
+        ("# comment\n\n- config: {}\n", ":3:1: the top level must be a mapping with a `config:` key, not a list"),
+        ("just text\n", ":1:1: the top level must be a mapping with a `config:` key, not a string"),
+        (
+            "config:\n  homelab-mesh:routes:\n    - {hostname: a, hostname: b}\n",
+            ":3:21: duplicate key 'hostname' (first at line 3)",
+        ),
+        ("config:\n  - homelab-mesh:platform\n", ":2:3: `config:` must be a mapping of keys to values, not a list"),
+    ],
+    ids=["syntax", "tab", "list-root", "string-root", "nested-duplicate", "config-list"],
+)
+def test_errors_name_the_line_and_column(tmp_path: Path, text: str, expected: str) -> None:
+    assert error_for(tmp_path, text).startswith(expected)
+
+
+def test_unknown_top_level_keys_point_at_config(tmp_path: Path) -> None:
+    message = error_for(tmp_path, "homelab-mesh:platform: k3s\n")
+    assert "homelab-mesh:platform is not a key of a Pulumi stack file" in message
+    assert "settings go under `config:`" in message
+
+
+def test_a_missing_file_says_so(tmp_path: Path) -> None:
+    with pytest.raises(StackFileError, match="cannot be read"):
+        load_stack_file(tmp_path / "Pulumi.none.yaml")
+
+
+def test_an_empty_file_and_a_stack_init_salt_are_fine(tmp_path: Path) -> None:
+    empty = tmp_path / "Pulumi.empty.yaml"
+    empty.write_text("")
+    assert load_stack_file(empty) == {}
+    salted = tmp_path / "Pulumi.salted.yaml"
+    salted.write_text("encryptionsalt: v1:abc\nconfig:\n  homelab-mesh:demoApp: true\n")
+    assert load_stack_file(salted)["config"] == {"homelab-mesh:demoApp": True}
