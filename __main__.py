@@ -5,6 +5,7 @@ import gc
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.front_door import FrontDoorCheck, FrontDoorCheckArgs
 from components.gateway_api import GatewayApiCrds, GatewayApiCrdsArgs
 from components.ingress import IngressGateway, IngressGatewayArgs
 from components.istio import IstioAmbient, IstioAmbientArgs
@@ -85,7 +86,7 @@ if settings.gateway_hostnames:
         ),
         opts=on_cluster,
     )
-    HttpRoutes(
+    routes = HttpRoutes(
         "routes",
         HttpRoutesArgs(routes=settings.routes, gateway=ingress.gateway, namespaces=meshed),
         opts=on_cluster,
@@ -101,6 +102,21 @@ if settings.verify_mesh:
             timeout_seconds=settings.verify_timeout_seconds,
             check_gateway=ingress is not None,
             depends_on=[*dataplane, *meshed.values(), *([ingress] if ingress else [])],
+        ),
+        opts=on_cluster,
+    )
+
+if settings.verify_mesh and ingress is not None:
+    FrontDoorCheck(
+        "front-door",
+        FrontDoorCheckArgs(
+            address=ingress.address,
+            hostnames=settings.gateway_hostnames,
+            routes=settings.routes,
+            ca_certificate_pem=ingress.certificates.ca_certificate_pem,
+            kube_context=settings.kube_context,
+            timeout_seconds=settings.verify_timeout_seconds,
+            depends_on=[ingress.gateway, ingress.redirect, *routes.routes],
         ),
         opts=on_cluster,
     )
