@@ -1,22 +1,46 @@
-"""The shell scripts Pulumi runs on the deploying machine, run for real by bash against stub CLIs.
+"""The shell scripts Pulumi runs on the deploying machine, run for real against stub CLIs.
 
 Each stub is a small bash script on PATH that logs its arguments, one call per line, and answers by
 argument pattern. PATH is the stub directory plus /usr/bin:/bin, so no real kubectl or istioctl is used.
+
+Every script test runs three times: under bash, under `bash --posix` and under dash. The scripts must run
+on macOS's /bin/bash 3.2, which cannot be installed here; keeping them to POSIX sh plus `local` (dash
+runs nothing else) and rejecting the constructs that differ statically (at the end of this file) is the
+proof that they do.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import shlex
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import Evaluate
+
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 SYSTEM_PATH = "/usr/bin:/bin"
+
+
+def _shell(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise RuntimeError(f"the script tests need {name} (Debian/Ubuntu: apt-get install {name})")
+    return path
+
+
+# How pulumi-command runs a script (`<shell> -c <text>`), under each shell the scripts must work in.
+SHELLS = {
+    "bash": [_shell("bash"), "-c"],
+    "bash-posix": [_shell("bash"), "--posix", "-c"],
+    "dash": [_shell("dash"), "-c"],
+}
 
 
 @dataclass(frozen=True)
@@ -40,10 +64,11 @@ class Run:
 class Stubs:
     """Stub executables in a temporary directory, each logging to `<name>.log`."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, shell: Sequence[str]) -> None:
         self.bin = root / "bin"
         self.bin.mkdir()
         self.home = root
+        self.shell = list(shell)
 
     def add(self, name: str, *replies: Reply) -> None:
         """A stub answering by pattern; any other call is logged as unexpected and fails."""
@@ -76,24 +101,26 @@ class Stubs:
         log = self.log(name)
         return log.read_text().splitlines() if log.exists() else []
 
-    def run(self, script: str, **environment: str) -> Run:
-        env = {"PATH": f"{self.bin}:{SYSTEM_PATH}", "HOME": str(self.home), "LC_ALL": "C", **environment}
+    def run(self, script: str, system_path: str = SYSTEM_PATH, timeout: float = 10, **environment: str) -> Run:
+        """Run the script's text the way pulumi-command does; `system_path=""` leaves only the stubs on PATH."""
+        path = f"{self.bin}:{system_path}" if system_path else str(self.bin)
+        env = {"PATH": path, "HOME": str(self.home), "LC_ALL": "C", **environment}
         result = subprocess.run(
-            ["/bin/bash", str(SCRIPTS / script)],
+            [*self.shell, (SCRIPTS / script).read_text()],
             env=env,
             cwd=self.home,
             capture_output=True,
             text=True,
-            timeout=10,
+            timeout=timeout,
             check=False,
         )
         names = [path.name for path in self.bin.iterdir()]
         return Run(result.returncode, result.stdout, result.stderr, {name: self.calls(name) for name in names})
 
 
-@pytest.fixture
-def stubs(tmp_path: Path) -> Iterator[Stubs]:
-    stubs = Stubs(tmp_path)
+@pytest.fixture(params=list(SHELLS))
+def stubs(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stubs]:
+    stubs = Stubs(tmp_path, SHELLS[request.param])
     yield stubs
     # A call no reply matches would answer nothing, which some scripts would read as "all is well".
     assert stubs.unexpected_calls() == []
@@ -216,7 +243,23 @@ def test_verify_fails_naming_the_gateway_that_is_not_programmed(stubs: Stubs) ->
 
 # --- wait-for-metallb-webhook.sh ---------------------------------------------------------------------------
 
-POOL_MANIFEST = '{"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool", "metadata": {"name": "homelab-lan"}}'
+
+def pool(name: str, cidr: str) -> dict[str, object]:
+    return {
+        "apiVersion": "metallb.io/v1beta1",
+        "kind": "IPAddressPool",
+        "metadata": {"name": name, "namespace": "metallb-system"},
+        "spec": {"addresses": [cidr], "autoAssign": True},
+    }
+
+
+POOL_MANIFEST = json.dumps(
+    {
+        "apiVersion": "v1",
+        "kind": "List",
+        "items": [pool("homelab-lan", "192.168.1.240/29"), pool("lab-v6", "fd00:10::/120")],
+    }
+)
 REFUSED = (
     'Error from server (InternalError): error when creating "STDIN": Internal error occurred: failed calling '
     'webhook "ipaddresspoolvalidationwebhook.metallb.io": Post "https://metallb-webhook-service.metallb-system.svc'
@@ -259,7 +302,30 @@ def test_webhook_wait_retries_until_the_webhook_answers(stubs: Stubs) -> None:
     assert (stubs.home / "stdin").read_text() == POOL_MANIFEST
 
 
-def test_webhook_wait_fails_fast_when_the_webhook_denies_the_pool(stubs: Stubs) -> None:
+def test_webhook_wait_dry_runs_every_pool_the_stack_creates(stubs: Stubs, run: Evaluate) -> None:
+    evaluation = run(
+        {
+            "addressPools": [
+                {"name": "lan", "addresses": ["192.168.1.240-192.168.1.250"]},
+                {"name": "lan-v6", "addresses": ["fd00:10::/120"], "autoAssign": False},
+            ]
+        }
+    )
+    environment = evaluation.named("metallb-webhook-ready").inputs["environment"]
+    counting_kubectl(stubs, failures=0, error="")
+
+    result = stubs.run("wait-for-metallb-webhook.sh", **environment, INTERVAL_SECONDS="0")
+
+    assert result.status == 0, result.stderr
+    dry_run = json.loads((stubs.home / "stdin").read_text())
+    assert [item["metadata"]["name"] for item in dry_run["items"]] == ["lan", "lan-v6"]
+    assert [item["spec"]["addresses"] for item in dry_run["items"]] == [
+        ["192.168.1.240-192.168.1.250"],
+        ["fd00:10::/120"],
+    ]
+
+
+def test_webhook_wait_fails_fast_when_the_webhook_denies_a_pool(stubs: Stubs) -> None:
     counting_kubectl(stubs, failures=100, error=DENIED)
 
     result = stubs.run(
@@ -268,8 +334,8 @@ def test_webhook_wait_fails_fast_when_the_webhook_denies_the_pool(stubs: Stubs) 
 
     assert result.status != 0
     assert len(result.calls["kubectl"]) == 1
-    assert "MetalLB rejected the address pool" in result.stderr
-    assert "denied the request" in result.stderr
+    assert "MetalLB rejected an address pool" in result.stderr
+    assert 'denied the request: CIDR "192.168.1.240/28" overlaps' in result.stderr
 
 
 def test_webhook_wait_gives_up_after_the_timeout_with_the_last_error(stubs: Stubs) -> None:
@@ -297,8 +363,9 @@ def test_webhook_wait_requires_the_manifest(stubs: Stubs) -> None:
 
 # --- unenrol-namespace.sh ----------------------------------------------------------------------------------
 
+LOOKUP = "get namespace demo-apps --ignore-not-found -o name"
 EXISTING_NAMESPACE = [
-    Reply("get namespace demo-apps", "namespace/demo-apps\n"),
+    Reply(LOOKUP, "namespace/demo-apps\n"),
     Reply("get deployment -n demo-apps -o name", "deployment.apps/web\ndeployment.apps/api\n"),
     Reply("get daemonset -n demo-apps -o name", "daemonset.apps/log-shipper\n"),
     Reply("get statefulset -n demo-apps -o name", ""),
@@ -324,7 +391,7 @@ def test_unenrol_drops_the_labels_and_restarts_workloads(
 
     assert result.status == 0, result.stderr
     assert result.calls["kubectl"] == [
-        f"{context}get namespace demo-apps",
+        f"{context}{LOOKUP}",
         f"{context}label namespace demo-apps istio.io/dataplane-mode- istio.io/use-waypoint-",
         f"{context}get deployment -n demo-apps -o name",
         f"{context}rollout restart deployment -n demo-apps",
@@ -336,26 +403,42 @@ def test_unenrol_drops_the_labels_and_restarts_workloads(
 
 
 def test_unenrol_does_nothing_when_the_namespace_is_gone(stubs: Stubs) -> None:
-    stubs.add(
-        "kubectl",
-        Reply(
-            "get namespace demo-apps",
-            stderr='Error from server (NotFound): namespaces "demo-apps" not found\n',
-            status=1,
-        ),
-    )
+    # kubectl get --ignore-not-found: a missing object prints nothing and exits 0.
+    stubs.add("kubectl", Reply(LOOKUP, ""))
 
     result = stubs.run("unenrol-namespace.sh", NAMESPACE="demo-apps", KUBE_CONTEXT="homelab")
 
     assert result.status == 0, result.stderr
-    assert result.calls["kubectl"] == ["--context homelab get namespace demo-apps"]
+    assert result.calls["kubectl"] == [f"--context homelab {LOOKUP}"]
     assert "namespace demo-apps no longer exists: nothing to un-enrol" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "kubectl_error",
+    [
+        "The connection to the server 192.168.1.10:6443 was refused - did you specify the right host or port?",
+        'error: context "homelab" does not exist',
+        'Error from server (Forbidden): namespaces "demo-apps" is forbidden: User "ci" cannot get resource '
+        '"namespaces" in API group "" in the namespace "demo-apps"',
+    ],
+    ids=["unreachable", "unknown-context", "forbidden"],
+)
+def test_unenrol_fails_when_the_namespace_cannot_be_read(stubs: Stubs, kubectl_error: str) -> None:
+    stubs.add("kubectl", Reply(LOOKUP, stderr=kubectl_error + "\n", status=1))
+
+    result = stubs.run("unenrol-namespace.sh", NAMESPACE="demo-apps", KUBE_CONTEXT="homelab")
+
+    assert result.status != 0
+    assert kubectl_error in result.stderr
+    assert "un-enrol demo-apps: cannot read the namespace" in result.stderr
+    assert "no longer exists" not in result.stdout
+    assert result.calls["kubectl"] == [f"--context homelab {LOOKUP}"]
 
 
 def test_unenrol_fails_when_the_label_cannot_be_removed(stubs: Stubs) -> None:
     stubs.add(
         "kubectl",
-        Reply("get namespace demo-apps", "namespace/demo-apps\n"),
+        Reply(LOOKUP, "namespace/demo-apps\n"),
         Reply("label namespace", stderr='error: namespaces "demo-apps" is forbidden\n', status=1),
     )
 
@@ -363,4 +446,161 @@ def test_unenrol_fails_when_the_label_cannot_be_removed(stubs: Stubs) -> None:
 
     assert result.status != 0
     assert "forbidden" in result.stderr
+    assert "cannot remove the mesh labels" in result.stderr
     assert not any("rollout restart" in call for call in result.calls["kubectl"])
+
+
+def test_unenrol_fails_when_workloads_cannot_be_listed(stubs: Stubs) -> None:
+    stubs.add(
+        "kubectl",
+        Reply(LOOKUP, "namespace/demo-apps\n"),
+        Reply("label namespace", "namespace/demo-apps unlabeled\n"),
+        Reply("get deployment", stderr="Unable to connect to the server: i/o timeout\n", status=1),
+    )
+
+    result = stubs.run("unenrol-namespace.sh", NAMESPACE="demo-apps")
+
+    assert result.status != 0
+    assert "i/o timeout" in result.stderr
+    assert "cannot list deployments" in result.stderr
+    assert "left the mesh" not in result.stdout
+    assert not any("rollout restart" in call or "statefulset" in call for call in result.calls["kubectl"])
+
+
+# --- every script: a missing tool is named ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("script", "environment", "tool"),
+    [
+        ("unenrol-namespace.sh", {"NAMESPACE": "demo-apps"}, "kubectl"),
+        ("wait-for-metallb-webhook.sh", {"POOL_MANIFEST": POOL_MANIFEST}, "kubectl"),
+        ("verify-mesh.sh", {"NAMESPACES": "demo-apps"}, "kubectl"),
+        ("check-front-door.sh", {"HOSTNAMES": "demo-app1.local", "GATEWAY_ADDRESS": "192.0.2.10"}, "curl"),
+        (
+            "check-front-door.sh",
+            {
+                "HOSTNAMES": "demo-app1.local",
+                "GATEWAY_ADDRESS": "192.0.2.10",
+                "ROUTE_RULES": "demo-app1.local demo-apps demo-app1 /\n",
+            },
+            "kubectl",
+        ),
+    ],
+    ids=["unenrol", "metallb-webhook", "verify-mesh", "front-door-curl", "front-door-kubectl"],
+)
+def test_a_missing_tool_fails_naming_it(stubs: Stubs, script: str, environment: dict[str, str], tool: str) -> None:
+    # Only the stub directory is on PATH, so no system kubectl or curl can be found; the other tool is stubbed.
+    for other in {"kubectl", "curl"} - {tool}:
+        stubs.add(other)
+
+    result = stubs.run(script, system_path="", **environment)
+
+    assert result.status == 127
+    assert f"{tool} is not on PATH" in result.stderr
+    assert all(calls == [] for calls in result.calls.values())
+
+
+# --- every script: only constructs that behave the same in bash 3.2, bash 5 and POSIX sh ---------------------
+
+COMMAND = r"(?:^\s*|[;&|({]\s*|\b(?:then|do|else|if|while|until|!)\s+)"
+NOT_PORTABLE = {
+    "array assignment": r"\b\w+\+?=\(",
+    "array subscript": r"\$\{[#!]?\w+\[",
+    "append assignment": r"\b\w+\+=",
+    "case modification": r"\$\{\w+(?:,,?|\^\^?)",
+    "substring expansion": r"\$\{\w+:[0-9 ]",
+    "pattern substitution": r"\$\{\w+//?",
+    "indirect expansion": r"\$\{!",
+    "bash-only builtin": COMMAND + r"(?:mapfile|readarray|declare|typeset|shopt|coproc|source|function|let|select)\b",
+    "&> redirection": r"&>",
+    "|& pipe": r"\|&",
+    "case fall-through": r";;?&",
+    "[[ test": r"\[\[",
+    "regex match": r"=~",
+    "here-string": r"<<<",
+    "process substitution": r"[<>]\(",
+    "(( arithmetic command": r"(?<![$(])\(\(",
+    "ANSI-C quoting": r"\$'",
+    "bash-only variable": r"\b(?:EPOCHREALTIME|EPOCHSECONDS|SECONDS|RANDOM|BASH_REMATCH|BASH_VERSINFO|PIPESTATUS)\b",
+    "printf -v": r"\bprintf\s+-v\b",
+    "read option other than -r": r"\bread\s+-[a-zA-Z]*[a-qs-z]",
+    "local option": r"\blocal\s+-",
+    "echo option": r"\becho\s+-[neE]+\b",
+    "wait -n": r"\bwait\s+-n\b",
+    "pipefail": r"\bpipefail\b",
+    "export -f": r"\bexport\s+-f\b",
+}
+
+
+def not_portable(text: str) -> list[str]:
+    """`line: construct` for each construct in a script (comment lines aside) that is not POSIX sh."""
+    found = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.lstrip().startswith("#"):
+            continue
+        found += [f"{number}: {name}" for name, pattern in NOT_PORTABLE.items() if re.search(pattern, line)]
+    return found
+
+
+@pytest.mark.parametrize("script", sorted(path.name for path in SCRIPTS.glob("*.sh")))
+def test_scripts_use_only_portable_constructs(script: str) -> None:
+    assert not_portable((SCRIPTS / script).read_text()) == []
+
+
+@pytest.mark.parametrize(
+    ("snippet", "construct"),
+    [
+        ('context=(--context "$KUBE_CONTEXT")', "array assignment"),
+        ('kubectl "${context[@]}" get pods', "array subscript"),
+        ('if [ "${#problems[@]}" -eq 0 ]; then', "array subscript"),
+        ('problems+=("namespace $ns")', "array assignment"),
+        ("total+=1", "append assignment"),
+        ('echo "${name,,}"', "case modification"),
+        ('echo "${name^^}"', "case modification"),
+        ('echo "${name:0:3}"', "substring expansion"),
+        ('echo "${name//-/_}"', "pattern substitution"),
+        ('echo "${!name}"', "indirect expansion"),
+        ("mapfile -t pods < <(kubectl get pods)", "bash-only builtin"),
+        ("  readarray -t lines", "bash-only builtin"),
+        ("declare -A seen", "bash-only builtin"),
+        ("kubectl get pods &>>log", "&> redirection"),
+        ("kubectl get pods &>/dev/null", "&> redirection"),
+        ("kubectl get pods |& tee log", "|& pipe"),
+        ("  a) echo a ;&", "case fall-through"),
+        ("  a) echo a ;;&", "case fall-through"),
+        ('if [[ -n "$x" ]]; then', "[[ test"),
+        ('if [ "$x" =~ ^a ]; then', "regex match"),
+        ('read -r a b <<<"$state"', "here-string"),
+        ("comm -23 <(sort a) <(sort b)", "process substitution"),
+        ("(( count++ ))", "(( arithmetic command"),
+        ("echo $'tab\\there'", "ANSI-C quoting"),
+        ("deadline=$((SECONDS + 10))", "bash-only variable"),
+        ('start="$EPOCHREALTIME"', "bash-only variable"),
+        ('printf -v now "%(%s)T" -1', "printf -v"),
+        ("read -ra parts", "read option other than -r"),
+        ("local -n ref=$1", "local option"),
+        ("echo -e 'a\\nb'", "echo option"),
+        ("wait -n", "wait -n"),
+        ("set -euo pipefail", "pipefail"),
+        ("export -f kube", "export -f"),
+        ("function kube() {", "bash-only builtin"),
+        ("source ./lib.sh", "bash-only builtin"),
+    ],
+)
+def test_the_portability_check_rejects_bash_only_constructs(snippet: str, construct: str) -> None:
+    assert f"1: {construct}" in not_portable(snippet)
+
+
+def test_the_portability_check_accepts_posix_sh() -> None:
+    posix = """
+    set -uf
+    deadline=$(($(date +%s) + timeout_seconds))
+    case "$state" in *" "*) address=${state#* } ;; *) address="" ;; esac
+    kube() { kubectl --context "$KUBE_CONTEXT" "$@" </dev/null; }
+    while read -r host path; do problems="${problems}  - $host${path:-/}"; done <<EOF
+    output=$(kubectl get pods -o jsonpath='{range .items[*]}{.metadata.name}{"\\n"}{end}' 2>"$errors") || exit 1
+    local namespace running
+    echo "front door verified" >&2
+    """
+    assert not_portable(posix) == []
