@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Evaluate
+from tools.mock_engine import Evaluation
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 SYSTEM_PATH = "/usr/bin:/bin"
@@ -604,3 +605,43 @@ def test_the_portability_check_accepts_posix_sh() -> None:
     echo "front door verified" >&2
     """
     assert not_portable(posix) == []
+
+
+# --- the interpreter: no Pulumi credentials reach a script ----------------------------------------------------
+
+PULUMI_VARIABLES = {
+    "PULUMI_CONFIG_PASSPHRASE": "correct horse battery staple",
+    "PULUMI_CONFIG_PASSPHRASE_FILE": "/home/runner/.pulumi-passphrase",
+    "PULUMI_ACCESS_TOKEN": "pul-0123456789abcdef",
+    "PULUMI_BACKEND_URL": "s3://homelab-state/homelab-mesh",
+    "PULUMI_CONFIG": '{"homelab-mesh:tlsPrivateKey": "-----BEGIN PRIVATE KEY-----"}',
+    "PULUMI_SOME_FUTURE_SECRET": "not yet named anywhere",
+}
+
+
+def test_scripts_run_without_any_pulumi_variable(homelab: Evaluation, tmp_path: Path) -> None:
+    commands = homelab.of_type("command:local:Command")
+    assert {command.name for command in commands} >= {"metallb-webhook-ready", "verify-mesh", "check-front-door"}
+    kept = {
+        "PATH": SYSTEM_PATH,
+        "HOME": str(tmp_path),
+        "KUBECONFIG": str(tmp_path / "kubeconfig"),
+        # A value spanning lines, one of which looks like a Pulumi variable, arrives untouched.
+        "NOTES": "first line\nPULUMI_ACCESS_TOKEN=inside a value\n",
+    }
+    for command in commands:
+        recorded = command.inputs
+        # pulumi-command runs interpreter + [script] with its own environment plus the command's.
+        result = subprocess.run(
+            [*recorded["interpreter"], "env -0"],
+            env={**PULUMI_VARIABLES, **kept, **recorded["environment"]},
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        assert result.returncode == 0, (command.name, result.stderr)
+        received = dict(item.split("=", 1) for item in result.stdout.split("\0") if item)
+        assert not [name for name in received if name.startswith("PULUMI_")], command.name
+        for name, value in {**kept, **recorded["environment"]}.items():
+            assert received.get(name) == value, (command.name, name)
