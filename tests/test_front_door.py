@@ -50,9 +50,11 @@ def test_checks_each_hostname_and_route_rule_at_the_gateway_address(homelab: Eva
     assert environment["TIMEOUT_SECONDS"] == "300"
 
 
-def test_every_rule_of_a_route_is_listed(run: Evaluate) -> None:
-    evaluation = run(
-        {
+@pytest.fixture(scope="module")
+def two_rules() -> Evaluation:
+    return evaluate(
+        "homelab",
+        overrides={
             "routes": [
                 {
                     "hostname": "demo-app1.local",
@@ -63,9 +65,12 @@ def test_every_rule_of_a_route_is_listed(run: Evaluate) -> None:
                     ],
                 }
             ]
-        }
+        },
     )
-    assert evaluation.named(CHECK).inputs["environment"]["ROUTE_RULES"].splitlines() == [
+
+
+def test_every_rule_of_a_route_is_listed(two_rules: Evaluation) -> None:
+    assert two_rules.named(CHECK).inputs["environment"]["ROUTE_RULES"].splitlines() == [
         "demo-app1.local demo-apps demo-health /healthz",
         "demo-app1.local demo-apps demo-api /api/v1",
     ]
@@ -88,23 +93,15 @@ def test_no_secret_and_no_key_in_the_environment(homelab: Evaluation, provided: 
     assert not [marker for marker in KEY_MARKERS if marker in text]
 
 
-def test_reruns_only_when_what_it_checks_changes(run: Evaluate, homelab: Evaluation, provided: Evaluation) -> None:
+def test_reruns_only_when_what_it_checks_changes(
+    run: Evaluate, homelab: Evaluation, provided: Evaluation, two_rules: Evaluation
+) -> None:
     baseline = homelab.named(CHECK).inputs
     unrelated = run({"istioVersion": "1.28.10", "meshedNamespaces": ["demo-apps"], "namespaceOptions": None})
     assert unrelated.named(CHECK).inputs == baseline
     changes = {
         "hostnames": run({"gatewayHostnames": ["demo-app1.local", "harbor.local", "grafana.local"]}),
-        "routes": run(
-            {
-                "routes": [
-                    {
-                        "hostname": "demo-app1.local",
-                        "namespace": "demo-apps",
-                        "rules": [{"path": "/app", "service": "demo-app1", "port": 8080}],
-                    }
-                ]
-            }
-        ),
+        "routes": two_rules,
         "ca": provided,
     }
     for what, evaluation in changes.items():

@@ -3,7 +3,7 @@
 Each stub is a small bash script on PATH that logs its arguments, one call per line, and answers by
 argument pattern. PATH is the stub directory plus /usr/bin:/bin, so no real kubectl or istioctl is used.
 
-Every script test runs three times: under bash, under `bash --posix` and under dash. The scripts must run
+Every script test runs twice: under bash and under dash. The scripts must run
 on macOS's /bin/bash 3.2, which cannot be installed here; keeping them to POSIX sh plus `local` (dash
 runs nothing else) and rejecting the constructs that differ statically (at the end of this file) is the
 proof that they do.
@@ -15,15 +15,17 @@ import json
 import re
 import shlex
 import shutil
+import ssl
 import subprocess
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Evaluate
-from tools.mock_engine import Evaluation
+from tools.mock_engine import Evaluation, evaluate
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 SYSTEM_PATH = "/usr/bin:/bin"
@@ -39,7 +41,6 @@ def _shell(name: str) -> str:
 # How pulumi-command runs a script (`<shell> -c <text>`), under each shell the scripts must work in.
 SHELLS = {
     "bash": [_shell("bash"), "-c"],
-    "bash-posix": [_shell("bash"), "--posix", "-c"],
     "dash": [_shell("dash"), "-c"],
 }
 
@@ -303,16 +304,21 @@ def test_webhook_wait_retries_until_the_webhook_answers(stubs: Stubs) -> None:
     assert (stubs.home / "stdin").read_text() == POOL_MANIFEST
 
 
-def test_webhook_wait_dry_runs_every_pool_the_stack_creates(stubs: Stubs, run: Evaluate) -> None:
-    evaluation = run(
-        {
+@pytest.fixture(scope="module")
+def two_pools() -> Evaluation:
+    return evaluate(
+        "homelab",
+        overrides={
             "addressPools": [
                 {"name": "lan", "addresses": ["192.168.1.240-192.168.1.250"]},
                 {"name": "lan-v6", "addresses": ["fd00:10::/120"], "autoAssign": False},
             ]
-        }
+        },
     )
-    environment = evaluation.named("metallb-webhook-ready").inputs["environment"]
+
+
+def test_webhook_wait_dry_runs_every_pool_the_stack_creates(stubs: Stubs, two_pools: Evaluation) -> None:
+    environment = two_pools.named("metallb-webhook-ready").inputs["environment"]
     counting_kubectl(stubs, failures=0, error="")
 
     result = stubs.run("wait-for-metallb-webhook.sh", **environment, INTERVAL_SECONDS="0")
@@ -645,3 +651,317 @@ def test_scripts_run_without_any_pulumi_variable(homelab: Evaluation, tmp_path: 
         assert not [name for name in received if name.startswith("PULUMI_")], command.name
         for name, value in {**kept, **recorded["environment"]}.items():
             assert received.get(name) == value, (command.name, name)
+
+
+# --- check-front-door.sh, end to end: real curl against a stand-in gateway on 127.0.0.1 -------------------------
+
+HOST = "demo-app1.local"
+
+
+@dataclass(frozen=True)
+class Pki:
+    ca: Path
+    certificate: Path  # for HOST, signed by the CA
+    key: Path
+    wrong_certificate: Path  # for another name, signed by the same CA
+    wrong_key: Path
+
+
+def _openssl(*arguments: str | Path) -> None:
+    subprocess.run(["openssl", *map(str, arguments)], check=True, capture_output=True, timeout=30)
+
+
+def _leaf(directory: Path, ca_key: Path, ca: Path, name: str) -> tuple[Path, Path]:
+    key, request, certificate, extensions = (directory / f"{name}.{ext}" for ext in ("key", "csr", "pem", "ext"))
+    extensions.write_text(f"subjectAltName=DNS:{name}\nextendedKeyUsage=serverAuth\n")
+    _openssl(
+        "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", key, "-out", request, "-subj", f"/CN={name}",
+    )  # fmt: skip
+    _openssl(
+        "x509", "-req", "-in", request, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-days", "2",
+        "-extfile", extensions, "-out", certificate,
+    )  # fmt: skip
+    return certificate, key
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    """A private CA like the stack's, made with the openssl CLI, and two certificates it signed."""
+    directory = tmp_path_factory.mktemp("pki")
+    ca_key, ca = directory / "ca.key", directory / "ca.pem"
+    _openssl(
+        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", ca_key, "-out", ca, "-days", "2", "-subj", "/CN=front-door test CA",
+        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign",
+    )  # fmt: skip
+    certificate, key = _leaf(directory, ca_key, ca, HOST)
+    wrong_certificate, wrong_key = _leaf(directory, ca_key, ca, "other.local")
+    return Pki(ca, certificate, key, wrong_certificate, wrong_key)
+
+
+@dataclass
+class StandInGateway:
+    """Plain HTTP and HTTPS servers on 127.0.0.1 answering like the Gateway: a redirect on HTTP, routed
+    paths on HTTPS. Each path answers the statuses in `paths` in turn, repeating the last; others 404."""
+
+    http_port: int
+    https_port: int
+    requests: list[str]
+
+
+Answer = tuple[int, str]  # status and Location ("{host}" and "{path}" filled in; "" for none)
+
+
+def _serve(handler: type[BaseHTTPRequestHandler], tls: ssl.SSLContext | None) -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    server.handle_error = lambda request, address: None  # type: ignore[method-assign]  # e.g. a refused handshake
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    return server
+
+
+@pytest.fixture
+def gateway() -> Iterator[Callable[..., StandInGateway]]:
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(
+        certificate: Path,
+        key: Path,
+        http: Answer = (301, "https://{host}{path}"),
+        paths: dict[str, list[int]] | None = None,
+    ) -> StandInGateway:
+        statuses = {path: list(answers) for path, answers in (paths or {"/": [200]}).items()}
+        requests: list[str] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            timeout = 5
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def answer(self, status: int, location: str = "") -> None:
+                self.send_response(status)
+                if location:
+                    host = self.headers.get("Host", "").rsplit(":", 1)[0]
+                    self.send_header("Location", location.format(host=host, path=self.path))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        class Http(Handler):
+            def do_GET(self) -> None:
+                requests.append(f"http {self.headers.get('Host')} {self.path}")
+                self.answer(*http)
+
+        class Https(Handler):
+            def do_GET(self) -> None:
+                requests.append(f"https {self.headers.get('Host')} {self.path}")
+                answers = statuses.get(self.path, [404])
+                self.answer(answers.pop(0) if len(answers) > 1 else answers[0])
+
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(certificate, key)
+        servers.extend([_serve(Http, None), _serve(Https, tls)])
+        return StandInGateway(servers[-2].server_address[1], servers[-1].server_address[1], requests)
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def front_door(stand_in: StandInGateway, pki: Pki | None, **environment: str) -> dict[str, str]:
+    """The environment FrontDoorCheck sets, pointed at the stand-in gateway."""
+    return {
+        "GATEWAY_ADDRESS": "127.0.0.1",
+        "HOSTNAMES": HOST,
+        "HTTP_PORT": str(stand_in.http_port),
+        "HTTPS_PORT": str(stand_in.https_port),
+        "TIMEOUT_SECONDS": "0",
+        "INTERVAL_SECONDS": "0",
+        "REQUEST_TIMEOUT_SECONDS": "5",
+        **({"CA_CERTIFICATE_PEM": pki.ca.read_text()} if pki else {}),
+        **environment,
+    }
+
+
+SERVICES = [
+    Reply("get service -n demo-apps demo-app1 --ignore-not-found -o name", "service/demo-app1\n"),
+    Reply("get service -n demo-apps demo-api --ignore-not-found -o name", "service/demo-api\n"),
+    Reply("get service -n demo-apps demo-reports --ignore-not-found -o name", ""),
+]
+RULES = "demo-app1.local demo-apps demo-app1 /\ndemo-app1.local demo-apps demo-api /api\n"
+
+
+def test_front_door_passes_with_redirect_certificate_and_routes(
+    stubs: Stubs, pki: Pki, gateway: Callable[..., StandInGateway]
+) -> None:
+    stubs.add("kubectl", *SERVICES)
+    stand_in = gateway(pki.certificate, pki.key, paths={"/": [200], "/api": [204]})
+    temporary = stubs.home / "tmp"
+    temporary.mkdir()
+
+    result = stubs.run(
+        "check-front-door.sh",
+        **front_door(stand_in, pki, ROUTE_RULES=RULES, KUBE_CONTEXT="homelab"),
+        TMPDIR=str(temporary),
+    )
+
+    assert result.status == 0, result.stderr
+    assert f"front door verified at 127.0.0.1: {HOST}" in result.stdout
+    assert stand_in.requests == [
+        f"http {HOST}:{stand_in.http_port} /",
+        f"https {HOST}:{stand_in.https_port} /",
+        f"https {HOST}:{stand_in.https_port} /",
+        f"https {HOST}:{stand_in.https_port} /api",
+    ]
+    assert result.calls["kubectl"] == [
+        "--context homelab get service -n demo-apps demo-app1 --ignore-not-found -o name",
+        "--context homelab get service -n demo-apps demo-api --ignore-not-found -o name",
+    ]
+    # The CA certificate was written to a temporary file, and it is gone.
+    assert list(temporary.iterdir()) == []
+
+
+def test_front_door_fails_naming_the_host_when_the_certificate_is_for_another_name(
+    stubs: Stubs, pki: Pki, gateway: Callable[..., StandInGateway]
+) -> None:
+    stand_in = gateway(pki.wrong_certificate, pki.wrong_key)
+
+    result = stubs.run("check-front-door.sh", **front_door(stand_in, pki))
+
+    assert result.status == 1
+    assert (
+        f"- {HOST}: HTTPS to 127.0.0.1:{stand_in.https_port} failed, no certificate valid for {HOST}" in result.stderr
+    )
+    # curl's own words for it.
+    assert f"no alternative certificate subject name matches target host name '{HOST}'" in result.stderr
+    assert "front door verified" not in result.stdout
+
+
+def test_front_door_trusts_only_the_stack_ca_it_is_given(
+    stubs: Stubs, pki: Pki, gateway: Callable[..., StandInGateway]
+) -> None:
+    stand_in = gateway(pki.certificate, pki.key)
+
+    # Without CA_CERTIFICATE_PEM (tlsMode: provided) the system's trust store applies, which lacks the test CA.
+    result = stubs.run("check-front-door.sh", **front_door(stand_in, None))
+
+    assert result.status == 1
+    assert f"- {HOST}: HTTPS" in result.stderr
+    assert "SSL certificate problem" in result.stderr
+
+
+def test_front_door_fails_on_a_5xx(stubs: Stubs, pki: Pki, gateway: Callable[..., StandInGateway]) -> None:
+    stubs.add("kubectl", *SERVICES)
+    stand_in = gateway(pki.certificate, pki.key, paths={"/": [200], "/api": [503]})
+
+    result = stubs.run("check-front-door.sh", **front_door(stand_in, pki, ROUTE_RULES=RULES))
+
+    assert result.status == 1
+    assert f"- https://{HOST}/api answered 503" in result.stderr
+    assert f"https://{HOST}/ answered" not in result.stderr
+
+
+def test_front_door_retries_while_the_gateway_is_starting(
+    stubs: Stubs, pki: Pki, gateway: Callable[..., StandInGateway]
+) -> None:
+    stubs.add("kubectl", *SERVICES)
+    stand_in = gateway(pki.certificate, pki.key, paths={"/": [200], "/api": [503, 502, 200]})
+
+    result = stubs.run("check-front-door.sh", **front_door(stand_in, pki, ROUTE_RULES=RULES, TIMEOUT_SECONDS="60"))
+
+    assert result.status == 0, result.stderr
+    assert [request for request in stand_in.requests if request.endswith(" /api")] == [
+        f"https {HOST}:{stand_in.https_port} /api"
+    ] * 3
+
+
+@pytest.mark.parametrize(
+    ("http", "seen"),
+    [
+        ((200, ""), f"- {HOST}: plain HTTP answered 200 (Location: none), expected 301 to https://{HOST}/"),
+        ((301, "http://{host}{path}"), f"- {HOST}: plain HTTP redirects to http://{HOST}/, expected https://{HOST}/"),
+        ((301, "https://harbor.local/"), f"- {HOST}: plain HTTP redirects to https://harbor.local/"),
+        ((302, "https://{host}{path}"), f"- {HOST}: plain HTTP answered 302 (Location: https://{HOST}/)"),
+    ],
+    ids=["no-redirect", "to-http", "to-another-host", "temporary"],
+)
+def test_front_door_fails_without_a_permanent_redirect_to_https(
+    stubs: Stubs, pki: Pki, gateway: Callable[..., StandInGateway], http: Answer, seen: str
+) -> None:
+    stand_in = gateway(pki.certificate, pki.key, http=http)
+
+    result = stubs.run("check-front-door.sh", **front_door(stand_in, pki))
+
+    assert result.status == 1
+    assert seen in result.stderr
+
+
+def test_front_door_skips_rules_whose_service_does_not_exist(
+    stubs: Stubs, pki: Pki, gateway: Callable[..., StandInGateway]
+) -> None:
+    stubs.add("kubectl", *SERVICES)
+    stand_in = gateway(pki.certificate, pki.key, paths={"/": [200], "/reports": [503]})
+
+    result = stubs.run(
+        "check-front-door.sh",
+        **front_door(stand_in, pki, ROUTE_RULES="demo-app1.local demo-apps demo-reports /reports\n"),
+    )
+
+    assert result.status == 0, result.stderr
+    assert (
+        f"note: https://{HOST}/reports not checked: its backend Service demo-apps/demo-reports does not exist"
+        in result.stdout
+    )
+    assert not any(request.endswith(" /reports") for request in stand_in.requests)
+
+
+# --- check-front-door.sh against stub CLIs ------------------------------------------------------------------
+
+
+def test_front_door_fails_at_once_when_kubectl_fails(stubs: Stubs) -> None:
+    error = 'Error from server (Forbidden): services "demo-app1" is forbidden: User "ci" cannot get resource'
+    stubs.add("kubectl", Reply("get service", stderr=error + "\n", status=1))
+    stubs.add("curl")  # any call would be unexpected
+
+    result = stubs.run(
+        "check-front-door.sh", GATEWAY_ADDRESS="192.0.2.10", HOSTNAMES=HOST, ROUTE_RULES=RULES, TIMEOUT_SECONDS="300"
+    )
+
+    assert result.status == 1
+    assert error in result.stderr
+    assert f"cannot look up Service demo-apps/demo-app1 for https://{HOST}/" in result.stderr
+    assert result.calls["curl"] == []
+
+
+def test_front_door_pins_an_ipv6_address_in_brackets_and_skips_wildcards(stubs: Stubs) -> None:
+    stubs.add(
+        "curl",
+        Reply(
+            f"--resolve {HOST}:80:[fd00:10::5] -w %{{http_code}} %{{redirect_url}} http://{HOST}/",
+            f"301 https://{HOST}/",
+        ),
+        Reply(f"--resolve {HOST}:443:[fd00:10::5] -w %{{http_code}} https://{HOST}/", "404"),
+    )
+
+    result = stubs.run(
+        "check-front-door.sh", GATEWAY_ADDRESS="fd00:10::5", HOSTNAMES=f"{HOST} *.apps.local", TIMEOUT_SECONDS="0"
+    )
+
+    assert result.status == 0, result.stderr
+    assert "note: *.apps.local not checked" in result.stdout
+    assert len(result.calls["curl"]) == 2
+    # No CA given: curl uses the system's trust store.
+    assert not any("--cacert" in call for call in result.calls["curl"])
+
+
+def test_front_door_fails_when_the_gateway_has_no_address(stubs: Stubs) -> None:
+    stubs.add("curl")
+
+    result = stubs.run("check-front-door.sh", GATEWAY_ADDRESS="", HOSTNAMES=HOST)
+
+    assert result.status == 1
+    assert "the Gateway has no address" in result.stderr
