@@ -31,17 +31,17 @@ SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 SYSTEM_PATH = "/usr/bin:/bin"
 
 
-def _shell(name: str) -> str:
+def _required(name: str) -> str:
     path = shutil.which(name)
     if path is None:
-        raise RuntimeError(f"the script tests need {name} (Debian/Ubuntu: apt-get install {name})")
+        raise RuntimeError(f"the script tests need {name} on PATH (Debian/Ubuntu: apt-get install {name})")
     return path
 
 
 # How pulumi-command runs a script (`<shell> -c <text>`), under each shell the scripts must work in.
 SHELLS = {
-    "bash": [_shell("bash"), "-c"],
-    "dash": [_shell("dash"), "-c"],
+    "bash": [_required("bash"), "-c"],
+    "dash": [_required("dash"), "-c"],
 }
 
 
@@ -241,6 +241,25 @@ def test_verify_fails_naming_the_gateway_that_is_not_programmed(stubs: Stubs) ->
     assert result.status != 0
     assert "gateway istio-gateway/ingress: Programmed=False, address=none" in result.stderr
     assert "pods not on HBONE" not in result.stderr
+
+
+def test_verify_fails_naming_the_namespace_whose_pods_cannot_be_listed(stubs: Stubs) -> None:
+    error = 'Error from server (Forbidden): pods is forbidden: User "ci" cannot list resource "pods"'
+    stubs.add(
+        "kubectl",
+        Reply(
+            f"-n demo-apps -l !gateway.istio.io/managed,istio.io/dataplane-mode!=none {RUNNING}", stderr=error, status=1
+        ),
+        RUNNING_PODS[1],
+        PROGRAMMED,
+    )
+    stubs.add("istioctl", ztunnel_workloads(("tekton-builds", "build-3", "HBONE")))
+
+    result = stubs.run("verify-mesh.sh", **VERIFY, **FAST)
+
+    assert result.status == 1
+    assert f"namespace demo-apps: cannot list pods: {error}" in result.stderr
+    assert "tekton-builds" not in result.stderr.split("What to look at")[0]
 
 
 # --- wait-for-metallb-webhook.sh ---------------------------------------------------------------------------
@@ -668,7 +687,7 @@ class Pki:
 
 
 def _openssl(*arguments: str | Path) -> None:
-    subprocess.run(["openssl", *map(str, arguments)], check=True, capture_output=True, timeout=30)
+    subprocess.run([_required("openssl"), *map(str, arguments)], check=True, capture_output=True, timeout=30)
 
 
 def _leaf(directory: Path, ca_key: Path, ca: Path, name: str) -> tuple[Path, Path]:
@@ -724,7 +743,9 @@ def _serve(handler: type[BaseHTTPRequestHandler], tls: ssl.SSLContext | None) ->
 
 
 @pytest.fixture
-def gateway() -> Iterator[Callable[..., StandInGateway]]:
+def gateway(stubs: Stubs) -> Iterator[Callable[..., StandInGateway]]:
+    # The real curl, wherever it is installed, next to the stubs.
+    (stubs.bin / "curl").symlink_to(_required("curl"))
     servers: list[ThreadingHTTPServer] = []
 
     def start(
