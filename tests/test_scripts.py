@@ -17,6 +17,7 @@ import shlex
 import shutil
 import ssl
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -644,6 +645,10 @@ PULUMI_VARIABLES = {
 }
 
 
+# A script that prints the environment it was started with.
+PRINT_ENVIRONMENT = f"exec {shlex.quote(sys.executable)} -c 'import json, os; print(json.dumps(dict(os.environ)))'"
+
+
 def test_scripts_run_without_any_pulumi_variable(homelab: Evaluation, tmp_path: Path) -> None:
     commands = homelab.of_type("command:local:Command")
     assert {command.name for command in commands} >= {"metallb-webhook-ready", "verify-mesh", "check-front-door"}
@@ -658,7 +663,7 @@ def test_scripts_run_without_any_pulumi_variable(homelab: Evaluation, tmp_path: 
         recorded = command.inputs
         # pulumi-command runs interpreter + [script] with its own environment plus the command's.
         result = subprocess.run(
-            [*recorded["interpreter"], "env -0"],
+            [*recorded["interpreter"], PRINT_ENVIRONMENT],
             env={**PULUMI_VARIABLES, **kept, **recorded["environment"]},
             capture_output=True,
             text=True,
@@ -666,7 +671,7 @@ def test_scripts_run_without_any_pulumi_variable(homelab: Evaluation, tmp_path: 
             check=False,
         )
         assert result.returncode == 0, (command.name, result.stderr)
-        received = dict(item.split("=", 1) for item in result.stdout.split("\0") if item)
+        received = json.loads(result.stdout)
         assert not [name for name in received if name.startswith("PULUMI_")], command.name
         for name, value in {**kept, **recorded["environment"]}.items():
             assert received.get(name) == value, (command.name, name)
