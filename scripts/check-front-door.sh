@@ -126,10 +126,18 @@ check_redirect() {
 }
 
 check_tls() {
-  if ! fetch https "$1" "$https_port" / '%{http_code}' >/dev/null; then
-    problem "$1: HTTPS to $pinned:$https_port failed, no certificate valid for $1 was accepted: $(curl_error)"
-    return 1
-  fi
+  local status what
+  fetch https "$1" "$https_port" / '%{http_code}' >/dev/null && return 0
+  status=$?
+  # curl's exit codes for TLS failures: the certificate is not valid for the name, not trusted, or the
+  # handshake itself failed.
+  case "$status" in
+    35 | 51 | 53 | 54 | 58 | 59 | 60 | 64 | 66 | 77 | 80 | 82 | 83 | 90 | 91) what="TLS handshake failed" ;;
+    28) what="timed out" ;;
+    *) what="no connection" ;;
+  esac
+  problem "$1: HTTPS to $pinned:$https_port: $what: $(curl_error)"
+  return 1
 }
 
 check_rules() {

@@ -15,6 +15,7 @@ import json
 import re
 import shlex
 import shutil
+import socket
 import ssl
 import subprocess
 import sys
@@ -859,9 +860,7 @@ def test_front_door_fails_naming_the_host_when_the_certificate_is_for_another_na
     result = stubs.run("check-front-door.sh", **front_door(stand_in, pki))
 
     assert result.status == 1
-    assert (
-        f"- {HOST}: HTTPS to 127.0.0.1:{stand_in.https_port} failed, no certificate valid for {HOST}" in result.stderr
-    )
+    assert f"- {HOST}: HTTPS to 127.0.0.1:{stand_in.https_port}: TLS handshake failed: curl: (60)" in result.stderr
     # curl's own words for it.
     assert f"no alternative certificate subject name matches target host name '{HOST}'" in result.stderr
     assert "front door verified" not in result.stdout
@@ -876,7 +875,7 @@ def test_front_door_trusts_only_the_stack_ca_it_is_given(
     result = stubs.run("check-front-door.sh", **front_door(stand_in, None))
 
     assert result.status == 1
-    assert f"- {HOST}: HTTPS" in result.stderr
+    assert f"- {HOST}: HTTPS to 127.0.0.1:{stand_in.https_port}: TLS handshake failed: curl: (60)" in result.stderr
     assert "SSL certificate problem" in result.stderr
 
 
@@ -991,3 +990,23 @@ def test_front_door_fails_when_the_gateway_has_no_address(stubs: Stubs) -> None:
 
     assert result.status == 1
     assert "the Gateway has no address" in result.stderr
+
+
+def test_front_door_fails_naming_the_host_when_nothing_answers(stubs: Stubs) -> None:
+    (stubs.bin / "curl").symlink_to(_required("curl"))
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = str(probe.getsockname()[1])
+
+    result = stubs.run(
+        "check-front-door.sh",
+        GATEWAY_ADDRESS="127.0.0.1",
+        HOSTNAMES=HOST,
+        HTTP_PORT=closed,
+        HTTPS_PORT=closed,
+        TIMEOUT_SECONDS="0",
+    )
+
+    assert result.status == 1
+    assert f"- {HOST}: plain HTTP to 127.0.0.1:{closed} failed: curl: (7)" in result.stderr
+    assert f"- {HOST}: HTTPS to 127.0.0.1:{closed}: no connection: curl: (7)" in result.stderr
