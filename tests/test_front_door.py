@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from components.scripts import BASH, script
+from components.scripts import script
 from tests.conftest import Evaluate
 from tests.graph import must_precede
 from tests.test_secrets import KEY_MARKERS, PROVIDED_CERTIFICATE, PROVIDED_SECRETS
@@ -36,7 +36,6 @@ def test_checks_each_hostname_and_route_rule_at_the_gateway_address(homelab: Eva
     check = homelab.named(CHECK).inputs
     assert check["create"] == script("check-front-door.sh")
     assert "delete" not in check and "update" not in check
-    assert check["interpreter"] == BASH
     environment = check["environment"]
     # The Gateway's address as the engine reports it (the mock engine's Gateway status).
     assert environment["GATEWAY_ADDRESS"] == "192.0.2.10"
