@@ -74,7 +74,8 @@ fetch() {
   else
     set -- --resolve "$2:$3:$pinned" -w "$5" "$url$4"
   fi
-  curl --silent --show-error --globoff --noproxy '*' --max-time "$request_timeout" -o /dev/null "$@" \
+  # --disable first: a ~/.curlrc (say, with --insecure) must not change what is checked.
+  curl --disable --silent --show-error --globoff --noproxy '*' --max-time "$request_timeout" -o /dev/null "$@" \
     </dev/null 2>"$errors"
 }
 

@@ -1010,3 +1010,14 @@ def test_front_door_fails_naming_the_host_when_nothing_answers(stubs: Stubs) -> 
     assert result.status == 1
     assert f"- {HOST}: plain HTTP to 127.0.0.1:{closed} failed: curl: (7)" in result.stderr
     assert f"- {HOST}: HTTPS to 127.0.0.1:{closed}: no connection: curl: (7)" in result.stderr
+
+
+def test_front_door_ignores_the_users_curlrc(stubs: Stubs, pki: Pki, gateway: Callable[..., StandInGateway]) -> None:
+    # A ~/.curlrc that skips certificate checks would let a wrong certificate pass.
+    (stubs.home / ".curlrc").write_text("insecure\n")
+    stand_in = gateway(pki.wrong_certificate, pki.wrong_key)
+
+    result = stubs.run("check-front-door.sh", **front_door(stand_in, pki))
+
+    assert result.status == 1
+    assert "no alternative certificate subject name" in result.stderr
