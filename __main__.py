@@ -6,6 +6,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.demo_app import DemoApp, DemoAppArgs
+from components.front_door import FrontDoorCheck, FrontDoorCheckArgs
 from components.gateway_api import GatewayApiCrds, GatewayApiCrdsArgs
 from components.ingress import IngressGateway, IngressGatewayArgs
 from components.istio import IstioAmbient, IstioAmbientArgs
@@ -94,7 +95,7 @@ if settings.gateway_hostnames:
         ),
         opts=on_cluster,
     )
-    HttpRoutes(
+    routes = HttpRoutes(
         "routes",
         HttpRoutesArgs(
             routes=settings.routes,
@@ -115,6 +116,22 @@ if settings.verify_mesh:
             timeout_seconds=settings.verify_timeout_seconds,
             check_gateway=ingress is not None,
             depends_on=[*dataplane, *meshed.values(), *(part for part in (ingress, demo_app) if part is not None)],
+        ),
+        opts=on_cluster,
+    )
+
+if settings.verify_front_door and ingress is not None:
+    FrontDoorCheck(
+        "front-door",
+        FrontDoorCheckArgs(
+            address=ingress.address,
+            hostnames=settings.gateway_hostnames,
+            routes=settings.routes,
+            ca_certificate_pem=ingress.certificates.ca_certificate_pem,
+            kube_context=settings.kube_context,
+            timeout_seconds=settings.verify_timeout_seconds,
+            # The demo app answers the first route of a new stack: check it once it is ready.
+            depends_on=[ingress.gateway, ingress.redirect, *routes.routes, *([demo_app] if demo_app else [])],
         ),
         opts=on_cluster,
     )

@@ -27,8 +27,9 @@ class MeshedNamespace(pulumi.ComponentResource):
     """Labels the namespace `istio.io/dataplane-mode=ambient` and applies its policy.
 
     The Namespace is retained when it leaves the stack: the workloads in it are not ours to delete. The
-    un-enrol command drops the label and restarts the workloads instead. Because everything here depends
-    on the mesh, `pulumi destroy` un-enrols namespaces before ztunnel and istio-cni are removed.
+    un-enrol command drops the labels and restarts the workloads instead, before the namespace's policies
+    are deleted; because everything here depends on the mesh, `pulumi destroy` also un-enrols namespaces
+    before ztunnel and istio-cni are removed.
     """
 
     def __init__(self, name: str, args: MeshedNamespaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -43,13 +44,6 @@ class MeshedNamespace(pulumi.ComponentResource):
         # Through the Namespace, everything here also waits for (and on destroy goes before) the mesh.
         in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
 
-        self.unenrol = command.local.Command(
-            f"{ns.name}-unenrol",
-            delete=script("unenrol-namespace.sh"),
-            interpreter=BASH,
-            environment=kube_environment(args.kube_context, NAMESPACE=ns.name),
-            opts=in_namespace,
-        )
         self.network_policy = None
         if options.network_policy == "restricted":
             self.network_policy = KubernetesObject(
@@ -118,4 +112,26 @@ class MeshedNamespace(pulumi.ComponentResource):
                     parent=self, depends_on=[self.waypoint, *([self.waypoint_policy] if self.waypoint_policy else [])]
                 ),
             )
+        # Dependents are deleted before their dependencies: depending on every policy makes the un-enrol run
+        # first on destroy (or when the namespace leaves the stack), while the namespace's traffic still has
+        # its policy; depending on the Namespace keeps it before ztunnel and istio-cni go.
+        policies = [
+            resource
+            for resource in (
+                self.network_policy,
+                self.peer_authentication,
+                self.authorization_policy,
+                self.waypoint,
+                self.waypoint_policy,
+                self.use_waypoint,
+            )
+            if resource is not None
+        ]
+        self.unenrol = command.local.Command(
+            f"{ns.name}-unenrol",
+            delete=script("unenrol-namespace.sh"),
+            interpreter=BASH,
+            environment=kube_environment(args.kube_context, NAMESPACE=ns.name),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *policies]),
+        )
         self.register_outputs({"name": ns.name, "waypoint": options.waypoint})

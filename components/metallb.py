@@ -40,13 +40,21 @@ def l2_advertisement_spec(pools: tuple[AddressPool, ...]) -> dict[str, Any]:
     return {"ipAddressPools": [pool.name for pool in pools]}
 
 
-def pool_manifest(pool: AddressPool) -> str:
+def pools_manifest(pools: tuple[AddressPool, ...]) -> str:
+    """Every pool in one manifest (a v1 List), so the webhook probe dry-runs each pool the stack creates."""
     return json.dumps(
         {
-            "apiVersion": METALLB_API,
-            "kind": "IPAddressPool",
-            "metadata": {"name": pool.name, "namespace": names.METALLB_NAMESPACE},
-            "spec": address_pool_spec(pool),
+            "apiVersion": "v1",
+            "kind": "List",
+            "items": [
+                {
+                    "apiVersion": METALLB_API,
+                    "kind": "IPAddressPool",
+                    "metadata": {"name": pool.name, "namespace": names.METALLB_NAMESPACE},
+                    "spec": address_pool_spec(pool),
+                }
+                for pool in pools
+            ],
         },
         sort_keys=True,
     )
@@ -76,7 +84,7 @@ class MetalLB(pulumi.ComponentResource):
             interpreter=BASH,
             environment=kube_environment(
                 args.kube_context,
-                POOL_MANIFEST=pool_manifest(args.settings.pools[0]),
+                POOL_MANIFEST=pools_manifest(args.settings.pools),
                 TIMEOUT_SECONDS=str(args.webhook_timeout_seconds),
             ),
             # A new chart version restarts the controller, so the webhook is waited for again.

@@ -6,7 +6,18 @@ from functools import cache
 from pathlib import Path
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
-BASH = ["/bin/bash", "-c"]
+
+# pulumi-command runs the interpreter with the whole environment of the `pulumi` process, which holds the
+# stack's credentials (PULUMI_CONFIG_PASSPHRASE, PULUMI_ACCESS_TOKEN, ...). This launcher unsets every
+# exported PULUMI_* variable, named or not yet invented, then runs the script in a fresh bash. If the
+# variables cannot be listed it refuses to run rather than pass them on. pulumi-command appends the script
+# as the last argument, which the launcher receives as $1.
+WITHOUT_PULUMI_VARIABLES = (
+    'names=$(compgen -e) || { echo "cannot list the environment to remove PULUMI_* from it" >&2; exit 1; }; '
+    'for name in $names; do case $name in PULUMI_*) unset "$name" || exit 1 ;; esac; done; '
+    'exec /bin/bash -c "$1"'
+)
+BASH = ["/bin/bash", "-c", WITHOUT_PULUMI_VARIABLES, "homelab-mesh-script"]
 
 
 @cache

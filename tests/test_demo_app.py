@@ -138,3 +138,8 @@ class TestDemoAppSetting:
     def test_must_be_a_boolean(self, config_error: Callable[..., ConfigError]) -> None:
         error = config_error({"demoApp": "yes"})
         assert error.problems == ['homelab-mesh:demoApp: must be true or false, got "yes"']
+
+
+def test_the_front_door_check_waits_for_the_demo_app(starter: Evaluation) -> None:
+    assert must_precede(starter, "demo-app-deployment", "check-front-door")
+    assert must_precede(starter, "demo-app-service", "check-front-door")

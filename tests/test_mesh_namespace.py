@@ -9,7 +9,7 @@ import pytest
 from components.scripts import script
 from tests.conftest import Evaluate
 from tests.graph import creation_order, must_precede
-from tools.mock_engine import Evaluation
+from tools.mock_engine import Evaluation, evaluate
 
 MESHED = ("demo-apps", "tekton-builds", "localstack")
 GATEWAY_PRINCIPAL = "cluster.local/ns/istio-gateway/sa/ingress-istio"
@@ -33,6 +33,59 @@ def test_destroy_unenrols_before_the_dataplane_goes(homelab: Evaluation, namespa
     # Destroy runs in reverse creation order: the un-enrol command goes before ztunnel and istio-cni.
     deletion = order[::-1]
     assert deletion.index(f"{namespace}-unenrol") < deletion.index("ztunnel") < deletion.index("istio-cni")
+
+
+NAMESPACE_POLICIES = (
+    "localstack-ambient-network-policy",
+    "localstack-peer-authentication",
+    "localstack-l4-authorization",
+    "localstack-waypoint",
+    "localstack-waypoint-authorization",
+    "localstack-use-waypoint",
+)
+
+
+@pytest.fixture(scope="module")
+def fully_policed() -> Evaluation:
+    """localstack with every policy a namespace can have."""
+    return evaluate(
+        "homelab",
+        overrides={
+            "namespaceOptions": {
+                "localstack": {"networkPolicy": "restricted", "mtls": "PERMISSIVE", "waypoint": True},
+            }
+        },
+    )
+
+
+def test_unenrol_runs_before_the_namespace_policies_are_deleted(fully_policed: Evaluation) -> None:
+    """The engine deletes dependents before their dependencies, on destroy and when the namespace leaves the
+    stack alike: the un-enrol command depends on every policy, so it runs while they are all still in place.
+    Through the Namespace it still depends on ztunnel and istio-cni, so it also runs before they go; and the
+    routes and the verification that depend on the namespace are deleted before it."""
+    unenrol = "localstack-unenrol"
+    assert {r.name for r in fully_policed.children("mesh-localstack")} >= {*NAMESPACE_POLICIES, unenrol}
+    for policy in NAMESPACE_POLICIES:
+        assert must_precede(fully_policed, policy, unenrol), policy
+        assert not must_precede(fully_policed, unenrol, policy), policy
+    for agent in ("ztunnel", "istio-cni", "localstack"):
+        assert must_precede(fully_policed, agent, unenrol), agent
+    assert must_precede(fully_policed, "localstack-unenrol", "verify-mesh")
+    deletion = creation_order(fully_policed)[::-1]
+    position = deletion.index(unenrol)
+    assert all(position < deletion.index(policy) for policy in NAMESPACE_POLICIES)
+    assert position < deletion.index("ztunnel") and position < deletion.index("istio-cni")
+    # Un-enrolling clears the use-waypoint label itself; the waypoint still goes only after that patch does.
+    assert deletion.index("localstack-use-waypoint") < deletion.index("localstack-waypoint")
+
+
+def test_unenrol_depends_on_the_policies_a_namespace_actually_has(homelab: Evaluation) -> None:
+    assert homelab.dependency_names("tekton-builds-unenrol") >= {"tekton-builds", "tekton-builds-l4-authorization"}
+    assert homelab.dependency_names("localstack-unenrol") >= {
+        "localstack",
+        "localstack-l4-authorization",
+        "localstack-ambient-network-policy",
+    }
 
 
 def test_unenrol_command_removes_label_and_restarts_on_delete(homelab: Evaluation) -> None:

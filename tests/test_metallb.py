@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from components.scripts import script
 from tests.conftest import Evaluate
@@ -30,15 +31,39 @@ def test_pools_wait_for_the_webhook_which_waits_for_the_release(homelab: Evaluat
     assert homelab.dependency_names("l2-advertisement") >= {"address-pool-homelab-lan", "metallb-webhook-ready"}
 
 
-def test_webhook_probe_dry_runs_the_real_pool(homelab: Evaluation) -> None:
-    wait = homelab.named("metallb-webhook-ready").inputs
+def _probed_pools(evaluation: Evaluation) -> list[dict[str, Any]]:
+    wait = evaluation.named("metallb-webhook-ready").inputs
     assert wait["create"] == script("wait-for-metallb-webhook.sh")
     probe = json.loads(wait["environment"]["POOL_MANIFEST"])
-    pool = homelab.named("address-pool-homelab-lan").inputs
-    assert probe["kind"] == pool["kind"] == "IPAddressPool"
-    assert probe["metadata"] == pool["metadata"]
-    assert probe["spec"] == pool["spec"]
-    assert wait["environment"]["KUBE_CONTEXT"] == "homelab"
+    assert (probe["apiVersion"], probe["kind"]) == ("v1", "List")
+    return probe["items"]
+
+
+def _registered_pools(evaluation: Evaluation) -> list[dict[str, Any]]:
+    return [
+        {key: pool.inputs[key] for key in ("apiVersion", "kind", "metadata", "spec")}
+        for pool in evaluation.of_type("kubernetes:metallb.io/v1beta1:IPAddressPool")
+    ]
+
+
+def test_webhook_probe_dry_runs_the_real_pool(homelab: Evaluation) -> None:
+    assert _probed_pools(homelab) == _registered_pools(homelab)
+    assert homelab.named("metallb-webhook-ready").inputs["environment"]["KUBE_CONTEXT"] == "homelab"
+
+
+def test_webhook_probe_dry_runs_every_pool(run: Evaluate) -> None:
+    evaluation = run(
+        {
+            "addressPools": [
+                {"name": "lan", "addresses": ["192.168.1.240-192.168.1.250"]},
+                {"name": "reserved", "addresses": ["192.168.1.200/30"], "autoAssign": False},
+                {"name": "lan-v6", "addresses": ["fd00:10::/120"]},
+            ]
+        }
+    )
+    probed = _probed_pools(evaluation)
+    assert [pool["metadata"]["name"] for pool in probed] == ["lan", "reserved", "lan-v6"]
+    assert sorted(probed, key=str) == sorted(_registered_pools(evaluation), key=str)
 
 
 def test_pool_and_advertisement_specs(run: Evaluate) -> None:

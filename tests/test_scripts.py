@@ -1,22 +1,50 @@
-"""The shell scripts Pulumi runs on the deploying machine, run for real by bash against stub CLIs.
+"""The shell scripts Pulumi runs on the deploying machine, run for real against stub CLIs.
 
 Each stub is a small bash script on PATH that logs its arguments, one call per line, and answers by
 argument pattern. PATH is the stub directory plus /usr/bin:/bin, so no real kubectl or istioctl is used.
+
+Every script test runs twice: under bash and under dash. The scripts must run
+on macOS's /bin/bash 3.2, which cannot be installed here; keeping them to POSIX sh plus `local` (dash
+runs nothing else) and rejecting the constructs that differ statically (at the end of this file) is the
+proof that they do.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import shlex
 import shutil
+import socket
+import ssl
 import subprocess
-from collections.abc import Iterator
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from tools.mock_engine import Evaluation, evaluate
+
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 SYSTEM_PATH = "/usr/bin:/bin"
+
+
+def _required(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise RuntimeError(f"the script tests need {name} on PATH (Debian/Ubuntu: apt-get install {name})")
+    return path
+
+
+# How pulumi-command runs a script (`<shell> -c <text>`), under each shell the scripts must work in.
+SHELLS = {
+    "bash": [_required("bash"), "-c"],
+    "dash": [_required("dash"), "-c"],
+}
 
 
 @dataclass(frozen=True)
@@ -40,10 +68,11 @@ class Run:
 class Stubs:
     """Stub executables in a temporary directory, each logging to `<name>.log`."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, shell: Sequence[str]) -> None:
         self.bin = root / "bin"
         self.bin.mkdir()
         self.home = root
+        self.shell = list(shell)
 
     def add(self, name: str, *replies: Reply) -> None:
         """A stub answering by pattern; any other call is logged as unexpected and fails."""
@@ -76,24 +105,26 @@ class Stubs:
         log = self.log(name)
         return log.read_text().splitlines() if log.exists() else []
 
-    def run(self, script: str, **environment: str) -> Run:
-        env = {"PATH": f"{self.bin}:{SYSTEM_PATH}", "HOME": str(self.home), "LC_ALL": "C", **environment}
+    def run(self, script: str, system_path: str = SYSTEM_PATH, timeout: float = 10, **environment: str) -> Run:
+        """Run the script's text the way pulumi-command does; `system_path=""` leaves only the stubs on PATH."""
+        path = f"{self.bin}:{system_path}" if system_path else str(self.bin)
+        env = {"PATH": path, "HOME": str(self.home), "LC_ALL": "C", **environment}
         result = subprocess.run(
-            ["/bin/bash", str(SCRIPTS / script)],
+            [*self.shell, (SCRIPTS / script).read_text()],
             env=env,
             cwd=self.home,
             capture_output=True,
             text=True,
-            timeout=10,
+            timeout=timeout,
             check=False,
         )
         names = [path.name for path in self.bin.iterdir()]
         return Run(result.returncode, result.stdout, result.stderr, {name: self.calls(name) for name in names})
 
 
-@pytest.fixture
-def stubs(tmp_path: Path) -> Iterator[Stubs]:
-    stubs = Stubs(tmp_path)
+@pytest.fixture(params=list(SHELLS))
+def stubs(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stubs]:
+    stubs = Stubs(tmp_path, SHELLS[request.param])
     yield stubs
     # A call no reply matches would answer nothing, which some scripts would read as "all is well".
     assert stubs.unexpected_calls() == []
@@ -214,9 +245,44 @@ def test_verify_fails_naming_the_gateway_that_is_not_programmed(stubs: Stubs) ->
     assert "pods not on HBONE" not in result.stderr
 
 
+def test_verify_fails_naming_the_namespace_whose_pods_cannot_be_listed(stubs: Stubs) -> None:
+    error = 'Error from server (Forbidden): pods is forbidden: User "ci" cannot list resource "pods"'
+    stubs.add(
+        "kubectl",
+        Reply(
+            f"-n demo-apps -l !gateway.istio.io/managed,istio.io/dataplane-mode!=none {RUNNING}", stderr=error, status=1
+        ),
+        RUNNING_PODS[1],
+        PROGRAMMED,
+    )
+    stubs.add("istioctl", ztunnel_workloads(("tekton-builds", "build-3", "HBONE")))
+
+    result = stubs.run("verify-mesh.sh", **VERIFY, **FAST)
+
+    assert result.status == 1
+    assert f"namespace demo-apps: cannot list pods: {error}" in result.stderr
+    assert "tekton-builds" not in result.stderr.split("What to look at")[0]
+
+
 # --- wait-for-metallb-webhook.sh ---------------------------------------------------------------------------
 
-POOL_MANIFEST = '{"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool", "metadata": {"name": "homelab-lan"}}'
+
+def pool(name: str, cidr: str) -> dict[str, object]:
+    return {
+        "apiVersion": "metallb.io/v1beta1",
+        "kind": "IPAddressPool",
+        "metadata": {"name": name, "namespace": "metallb-system"},
+        "spec": {"addresses": [cidr], "autoAssign": True},
+    }
+
+
+POOL_MANIFEST = json.dumps(
+    {
+        "apiVersion": "v1",
+        "kind": "List",
+        "items": [pool("homelab-lan", "192.168.1.240/29"), pool("lab-v6", "fd00:10::/120")],
+    }
+)
 REFUSED = (
     'Error from server (InternalError): error when creating "STDIN": Internal error occurred: failed calling '
     'webhook "ipaddresspoolvalidationwebhook.metallb.io": Post "https://metallb-webhook-service.metallb-system.svc'
@@ -259,7 +325,35 @@ def test_webhook_wait_retries_until_the_webhook_answers(stubs: Stubs) -> None:
     assert (stubs.home / "stdin").read_text() == POOL_MANIFEST
 
 
-def test_webhook_wait_fails_fast_when_the_webhook_denies_the_pool(stubs: Stubs) -> None:
+@pytest.fixture(scope="module")
+def two_pools() -> Evaluation:
+    return evaluate(
+        "homelab",
+        overrides={
+            "addressPools": [
+                {"name": "lan", "addresses": ["192.168.1.240-192.168.1.250"]},
+                {"name": "lan-v6", "addresses": ["fd00:10::/120"], "autoAssign": False},
+            ]
+        },
+    )
+
+
+def test_webhook_wait_dry_runs_every_pool_the_stack_creates(stubs: Stubs, two_pools: Evaluation) -> None:
+    environment = two_pools.named("metallb-webhook-ready").inputs["environment"]
+    counting_kubectl(stubs, failures=0, error="")
+
+    result = stubs.run("wait-for-metallb-webhook.sh", **environment, INTERVAL_SECONDS="0")
+
+    assert result.status == 0, result.stderr
+    dry_run = json.loads((stubs.home / "stdin").read_text())
+    assert [item["metadata"]["name"] for item in dry_run["items"]] == ["lan", "lan-v6"]
+    assert [item["spec"]["addresses"] for item in dry_run["items"]] == [
+        ["192.168.1.240-192.168.1.250"],
+        ["fd00:10::/120"],
+    ]
+
+
+def test_webhook_wait_fails_fast_when_the_webhook_denies_a_pool(stubs: Stubs) -> None:
     counting_kubectl(stubs, failures=100, error=DENIED)
 
     result = stubs.run(
@@ -268,8 +362,8 @@ def test_webhook_wait_fails_fast_when_the_webhook_denies_the_pool(stubs: Stubs) 
 
     assert result.status != 0
     assert len(result.calls["kubectl"]) == 1
-    assert "MetalLB rejected the address pool" in result.stderr
-    assert "denied the request" in result.stderr
+    assert "MetalLB rejected an address pool" in result.stderr
+    assert 'denied the request: CIDR "192.168.1.240/28" overlaps' in result.stderr
 
 
 def test_webhook_wait_gives_up_after_the_timeout_with_the_last_error(stubs: Stubs) -> None:
@@ -297,8 +391,9 @@ def test_webhook_wait_requires_the_manifest(stubs: Stubs) -> None:
 
 # --- unenrol-namespace.sh ----------------------------------------------------------------------------------
 
+LOOKUP = "get namespace demo-apps --ignore-not-found -o name"
 EXISTING_NAMESPACE = [
-    Reply("get namespace demo-apps", "namespace/demo-apps\n"),
+    Reply(LOOKUP, "namespace/demo-apps\n"),
     Reply("get deployment -n demo-apps -o name", "deployment.apps/web\ndeployment.apps/api\n"),
     Reply("get daemonset -n demo-apps -o name", "daemonset.apps/log-shipper\n"),
     Reply("get statefulset -n demo-apps -o name", ""),
@@ -324,7 +419,7 @@ def test_unenrol_drops_the_labels_and_restarts_workloads(
 
     assert result.status == 0, result.stderr
     assert result.calls["kubectl"] == [
-        f"{context}get namespace demo-apps",
+        f"{context}{LOOKUP}",
         f"{context}label namespace demo-apps istio.io/dataplane-mode- istio.io/use-waypoint-",
         f"{context}get deployment -n demo-apps -o name",
         f"{context}rollout restart deployment -n demo-apps",
@@ -336,26 +431,42 @@ def test_unenrol_drops_the_labels_and_restarts_workloads(
 
 
 def test_unenrol_does_nothing_when_the_namespace_is_gone(stubs: Stubs) -> None:
-    stubs.add(
-        "kubectl",
-        Reply(
-            "get namespace demo-apps",
-            stderr='Error from server (NotFound): namespaces "demo-apps" not found\n',
-            status=1,
-        ),
-    )
+    # kubectl get --ignore-not-found: a missing object prints nothing and exits 0.
+    stubs.add("kubectl", Reply(LOOKUP, ""))
 
     result = stubs.run("unenrol-namespace.sh", NAMESPACE="demo-apps", KUBE_CONTEXT="homelab")
 
     assert result.status == 0, result.stderr
-    assert result.calls["kubectl"] == ["--context homelab get namespace demo-apps"]
+    assert result.calls["kubectl"] == [f"--context homelab {LOOKUP}"]
     assert "namespace demo-apps no longer exists: nothing to un-enrol" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "kubectl_error",
+    [
+        "The connection to the server 192.168.1.10:6443 was refused - did you specify the right host or port?",
+        'error: context "homelab" does not exist',
+        'Error from server (Forbidden): namespaces "demo-apps" is forbidden: User "ci" cannot get resource '
+        '"namespaces" in API group "" in the namespace "demo-apps"',
+    ],
+    ids=["unreachable", "unknown-context", "forbidden"],
+)
+def test_unenrol_fails_when_the_namespace_cannot_be_read(stubs: Stubs, kubectl_error: str) -> None:
+    stubs.add("kubectl", Reply(LOOKUP, stderr=kubectl_error + "\n", status=1))
+
+    result = stubs.run("unenrol-namespace.sh", NAMESPACE="demo-apps", KUBE_CONTEXT="homelab")
+
+    assert result.status != 0
+    assert kubectl_error in result.stderr
+    assert "un-enrol demo-apps: cannot read the namespace" in result.stderr
+    assert "no longer exists" not in result.stdout
+    assert result.calls["kubectl"] == [f"--context homelab {LOOKUP}"]
 
 
 def test_unenrol_fails_when_the_label_cannot_be_removed(stubs: Stubs) -> None:
     stubs.add(
         "kubectl",
-        Reply("get namespace demo-apps", "namespace/demo-apps\n"),
+        Reply(LOOKUP, "namespace/demo-apps\n"),
         Reply("label namespace", stderr='error: namespaces "demo-apps" is forbidden\n', status=1),
     )
 
@@ -363,4 +474,550 @@ def test_unenrol_fails_when_the_label_cannot_be_removed(stubs: Stubs) -> None:
 
     assert result.status != 0
     assert "forbidden" in result.stderr
+    assert "cannot remove the mesh labels" in result.stderr
     assert not any("rollout restart" in call for call in result.calls["kubectl"])
+
+
+def test_unenrol_fails_when_workloads_cannot_be_listed(stubs: Stubs) -> None:
+    stubs.add(
+        "kubectl",
+        Reply(LOOKUP, "namespace/demo-apps\n"),
+        Reply("label namespace", "namespace/demo-apps unlabeled\n"),
+        Reply("get deployment", stderr="Unable to connect to the server: i/o timeout\n", status=1),
+    )
+
+    result = stubs.run("unenrol-namespace.sh", NAMESPACE="demo-apps")
+
+    assert result.status != 0
+    assert "i/o timeout" in result.stderr
+    assert "cannot list deployments" in result.stderr
+    assert "left the mesh" not in result.stdout
+    assert not any("rollout restart" in call or "statefulset" in call for call in result.calls["kubectl"])
+
+
+# --- every script: a missing tool is named ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("script", "environment", "tool"),
+    [
+        ("unenrol-namespace.sh", {"NAMESPACE": "demo-apps"}, "kubectl"),
+        ("wait-for-metallb-webhook.sh", {"POOL_MANIFEST": POOL_MANIFEST}, "kubectl"),
+        ("verify-mesh.sh", {"NAMESPACES": "demo-apps"}, "kubectl"),
+        ("check-front-door.sh", {"HOSTNAMES": "demo-app1.local", "GATEWAY_ADDRESS": "192.0.2.10"}, "curl"),
+        (
+            "check-front-door.sh",
+            {
+                "HOSTNAMES": "demo-app1.local",
+                "GATEWAY_ADDRESS": "192.0.2.10",
+                "ROUTE_RULES": "demo-app1.local demo-apps demo-app1 /\n",
+            },
+            "kubectl",
+        ),
+    ],
+    ids=["unenrol", "metallb-webhook", "verify-mesh", "front-door-curl", "front-door-kubectl"],
+)
+def test_a_missing_tool_fails_naming_it(stubs: Stubs, script: str, environment: dict[str, str], tool: str) -> None:
+    # Only the stub directory is on PATH, so no system kubectl or curl can be found; the other tool is stubbed.
+    for other in {"kubectl", "curl"} - {tool}:
+        stubs.add(other)
+
+    result = stubs.run(script, system_path="", **environment)
+
+    assert result.status == 127
+    assert f"{tool} is not on PATH" in result.stderr
+    assert all(calls == [] for calls in result.calls.values())
+
+
+# --- every script: only constructs that behave the same in bash 3.2, bash 5 and POSIX sh ---------------------
+
+COMMAND = r"(?:^\s*|[;&|({]\s*|\b(?:then|do|else|if|while|until|!)\s+)"
+NOT_PORTABLE = {
+    "array assignment": r"\b\w+\+?=\(",
+    "array subscript": r"\$\{[#!]?\w+\[",
+    "append assignment": r"\b\w+\+=",
+    "case modification": r"\$\{\w+(?:,,?|\^\^?)",
+    "substring expansion": r"\$\{\w+:[0-9 ]",
+    "pattern substitution": r"\$\{\w+//?",
+    "indirect expansion": r"\$\{!",
+    "bash-only builtin": COMMAND + r"(?:mapfile|readarray|declare|typeset|shopt|coproc|source|function|let|select)\b",
+    "&> redirection": r"&>",
+    "|& pipe": r"\|&",
+    "case fall-through": r";;?&",
+    "[[ test": r"\[\[",
+    "regex match": r"=~",
+    "here-string": r"<<<",
+    "process substitution": r"[<>]\(",
+    "(( arithmetic command": r"(?<![$(])\(\(",
+    "ANSI-C quoting": r"\$'",
+    "bash-only variable": r"\b(?:EPOCHREALTIME|EPOCHSECONDS|SECONDS|RANDOM|BASH_REMATCH|BASH_VERSINFO|PIPESTATUS)\b",
+    "printf -v": r"\bprintf\s+-v\b",
+    "read option other than -r": r"\bread\s+-[a-zA-Z]*[a-qs-z]",
+    "local option": r"\blocal\s+-",
+    "echo option": r"\becho\s+-[neE]+\b",
+    "wait -n": r"\bwait\s+-n\b",
+    "pipefail": r"\bpipefail\b",
+    "export -f": r"\bexport\s+-f\b",
+}
+
+
+def not_portable(text: str) -> list[str]:
+    """`line: construct` for each construct in a script (comment lines aside) that is not POSIX sh."""
+    found = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.lstrip().startswith("#"):
+            continue
+        found += [f"{number}: {name}" for name, pattern in NOT_PORTABLE.items() if re.search(pattern, line)]
+    return found
+
+
+@pytest.mark.parametrize("script", sorted(path.name for path in SCRIPTS.glob("*.sh")))
+def test_scripts_use_only_portable_constructs(script: str) -> None:
+    assert not_portable((SCRIPTS / script).read_text()) == []
+
+
+@pytest.mark.parametrize(
+    ("snippet", "construct"),
+    [
+        ('context=(--context "$KUBE_CONTEXT")', "array assignment"),
+        ('kubectl "${context[@]}" get pods', "array subscript"),
+        ('if [ "${#problems[@]}" -eq 0 ]; then', "array subscript"),
+        ('problems+=("namespace $ns")', "array assignment"),
+        ("total+=1", "append assignment"),
+        ('echo "${name,,}"', "case modification"),
+        ('echo "${name^^}"', "case modification"),
+        ('echo "${name:0:3}"', "substring expansion"),
+        ('echo "${name//-/_}"', "pattern substitution"),
+        ('echo "${!name}"', "indirect expansion"),
+        ("mapfile -t pods < <(kubectl get pods)", "bash-only builtin"),
+        ("  readarray -t lines", "bash-only builtin"),
+        ("declare -A seen", "bash-only builtin"),
+        ("kubectl get pods &>>log", "&> redirection"),
+        ("kubectl get pods &>/dev/null", "&> redirection"),
+        ("kubectl get pods |& tee log", "|& pipe"),
+        ("  a) echo a ;&", "case fall-through"),
+        ("  a) echo a ;;&", "case fall-through"),
+        ('if [[ -n "$x" ]]; then', "[[ test"),
+        ('if [ "$x" =~ ^a ]; then', "regex match"),
+        ('read -r a b <<<"$state"', "here-string"),
+        ("comm -23 <(sort a) <(sort b)", "process substitution"),
+        ("(( count++ ))", "(( arithmetic command"),
+        ("echo $'tab\\there'", "ANSI-C quoting"),
+        ("deadline=$((SECONDS + 10))", "bash-only variable"),
+        ('start="$EPOCHREALTIME"', "bash-only variable"),
+        ('printf -v now "%(%s)T" -1', "printf -v"),
+        ("read -ra parts", "read option other than -r"),
+        ("local -n ref=$1", "local option"),
+        ("echo -e 'a\\nb'", "echo option"),
+        ("wait -n", "wait -n"),
+        ("set -euo pipefail", "pipefail"),
+        ("export -f kube", "export -f"),
+        ("function kube() {", "bash-only builtin"),
+        ("source ./lib.sh", "bash-only builtin"),
+    ],
+)
+def test_the_portability_check_rejects_bash_only_constructs(snippet: str, construct: str) -> None:
+    assert f"1: {construct}" in not_portable(snippet)
+
+
+def test_the_portability_check_accepts_posix_sh() -> None:
+    posix = """
+    set -uf
+    deadline=$(($(date +%s) + timeout_seconds))
+    case "$state" in *" "*) address=${state#* } ;; *) address="" ;; esac
+    kube() { kubectl --context "$KUBE_CONTEXT" "$@" </dev/null; }
+    while read -r host path; do problems="${problems}  - $host${path:-/}"; done <<EOF
+    output=$(kubectl get pods -o jsonpath='{range .items[*]}{.metadata.name}{"\\n"}{end}' 2>"$errors") || exit 1
+    local namespace running
+    echo "front door verified" >&2
+    """
+    assert not_portable(posix) == []
+
+
+# --- the interpreter: no Pulumi credentials reach a script ----------------------------------------------------
+
+PULUMI_VARIABLES = {
+    "PULUMI_CONFIG_PASSPHRASE": "correct horse battery staple",
+    "PULUMI_CONFIG_PASSPHRASE_FILE": "/home/runner/.pulumi-passphrase",
+    "PULUMI_ACCESS_TOKEN": "pul-0123456789abcdef",
+    "PULUMI_BACKEND_URL": "s3://homelab-state/homelab-mesh",
+    "PULUMI_CONFIG": '{"homelab-mesh:tlsPrivateKey": "-----BEGIN PRIVATE KEY-----"}',
+    "PULUMI_SOME_FUTURE_SECRET": "not yet named anywhere",
+}
+
+
+# A script that prints the environment it was started with.
+PRINT_ENVIRONMENT = f"exec {shlex.quote(sys.executable)} -c 'import json, os; print(json.dumps(dict(os.environ)))'"
+
+
+def test_scripts_run_without_any_pulumi_variable(homelab: Evaluation, tmp_path: Path) -> None:
+    commands = homelab.of_type("command:local:Command")
+    assert {command.name for command in commands} >= {"metallb-webhook-ready", "verify-mesh", "check-front-door"}
+    kept = {
+        "PATH": SYSTEM_PATH,
+        "HOME": str(tmp_path),
+        "KUBECONFIG": str(tmp_path / "kubeconfig"),
+        # A value spanning lines, one of which looks like a Pulumi variable, arrives untouched.
+        "NOTES": "first line\nPULUMI_ACCESS_TOKEN=inside a value\n",
+    }
+    for command in commands:
+        recorded = command.inputs
+        # pulumi-command runs interpreter + [script] with its own environment plus the command's.
+        result = subprocess.run(
+            [*recorded["interpreter"], PRINT_ENVIRONMENT],
+            env={**PULUMI_VARIABLES, **kept, **recorded["environment"]},
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        assert result.returncode == 0, (command.name, result.stderr)
+        received = json.loads(result.stdout)
+        assert not [name for name in received if name.startswith("PULUMI_")], command.name
+        for name, value in {**kept, **recorded["environment"]}.items():
+            assert received.get(name) == value, (command.name, name)
+
+
+# --- check-front-door.sh, end to end: real curl against a stand-in gateway on 127.0.0.1 -------------------------
+
+HOST = "demo-app1.local"
+
+
+@dataclass(frozen=True)
+class Pki:
+    ca: Path
+    certificate: Path  # for HOST, signed by the CA
+    key: Path
+    wrong_certificate: Path  # for another name, signed by the same CA
+    wrong_key: Path
+
+
+def _openssl(*arguments: str | Path) -> None:
+    subprocess.run([_required("openssl"), *map(str, arguments)], check=True, capture_output=True, timeout=30)
+
+
+def _leaf(directory: Path, ca_key: Path, ca: Path, name: str) -> tuple[Path, Path]:
+    key, request, certificate, extensions = (directory / f"{name}.{ext}" for ext in ("key", "csr", "pem", "ext"))
+    extensions.write_text(f"subjectAltName=DNS:{name}\nextendedKeyUsage=serverAuth\n")
+    _openssl(
+        "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", key, "-out", request, "-subj", f"/CN={name}",
+    )  # fmt: skip
+    _openssl(
+        "x509", "-req", "-in", request, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-days", "2",
+        "-extfile", extensions, "-out", certificate,
+    )  # fmt: skip
+    return certificate, key
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    """A private CA like the stack's, made with the openssl CLI, and two certificates it signed."""
+    directory = tmp_path_factory.mktemp("pki")
+    ca_key, ca = directory / "ca.key", directory / "ca.pem"
+    _openssl(
+        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", ca_key, "-out", ca, "-days", "2", "-subj", "/CN=front-door test CA",
+        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign",
+    )  # fmt: skip
+    certificate, key = _leaf(directory, ca_key, ca, HOST)
+    wrong_certificate, wrong_key = _leaf(directory, ca_key, ca, "other.local")
+    return Pki(ca, certificate, key, wrong_certificate, wrong_key)
+
+
+@dataclass
+class StandInGateway:
+    """Plain HTTP and HTTPS servers on 127.0.0.1 answering like the Gateway: a redirect on HTTP, routed
+    paths on HTTPS. Each path answers the statuses in `paths` in turn, repeating the last; others 404."""
+
+    http_port: int
+    https_port: int
+    requests: list[str]
+
+
+Answer = tuple[int, str]  # status and Location ("{host}" and "{path}" filled in; "" for none)
+
+
+def _serve(handler: type[BaseHTTPRequestHandler], tls: ssl.SSLContext | None) -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    server.handle_error = lambda request, address: None  # type: ignore[method-assign]  # e.g. a refused handshake
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    return server
+
+
+@pytest.fixture
+def gateway(stubs: Stubs) -> Iterator[Callable[..., StandInGateway]]:
+    # The real curl, wherever it is installed, next to the stubs.
+    (stubs.bin / "curl").symlink_to(_required("curl"))
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(
+        certificate: Path,
+        key: Path,
+        http: Answer = (301, "https://{host}{path}"),
+        paths: dict[str, list[int]] | None = None,
+    ) -> StandInGateway:
+        statuses = {path: list(answers) for path, answers in (paths or {"/": [200]}).items()}
+        requests: list[str] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            timeout = 5
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def answer(self, status: int, location: str = "") -> None:
+                self.send_response(status)
+                if location:
+                    host = self.headers.get("Host", "").rsplit(":", 1)[0]
+                    self.send_header("Location", location.format(host=host, path=self.path))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        class Http(Handler):
+            def do_GET(self) -> None:
+                requests.append(f"http {self.headers.get('Host')} {self.path}")
+                self.answer(*http)
+
+        class Https(Handler):
+            def do_GET(self) -> None:
+                requests.append(f"https {self.headers.get('Host')} {self.path}")
+                answers = statuses.get(self.path, [404])
+                self.answer(answers.pop(0) if len(answers) > 1 else answers[0])
+
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(certificate, key)
+        servers.extend([_serve(Http, None), _serve(Https, tls)])
+        return StandInGateway(servers[-2].server_address[1], servers[-1].server_address[1], requests)
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def front_door(stand_in: StandInGateway, pki: Pki | None, **environment: str) -> dict[str, str]:
+    """The environment FrontDoorCheck sets, pointed at the stand-in gateway."""
+    return {
+        "GATEWAY_ADDRESS": "127.0.0.1",
+        "HOSTNAMES": HOST,
+        "HTTP_PORT": str(stand_in.http_port),
+        "HTTPS_PORT": str(stand_in.https_port),
+        "TIMEOUT_SECONDS": "0",
+        "INTERVAL_SECONDS": "0",
+        "REQUEST_TIMEOUT_SECONDS": "5",
+        **({"CA_CERTIFICATE_PEM": pki.ca.read_text()} if pki else {}),
+        **environment,
+    }
+
+
+SERVICES = [
+    Reply("get service -n demo-apps demo-app1 --ignore-not-found -o name", "service/demo-app1\n"),
+    Reply("get service -n demo-apps demo-api --ignore-not-found -o name", "service/demo-api\n"),
+    Reply("get service -n demo-apps demo-reports --ignore-not-found -o name", ""),
+]
+RULES = "demo-app1.local demo-apps demo-app1 /\ndemo-app1.local demo-apps demo-api /api\n"
+
+
+def test_front_door_passes_with_redirect_certificate_and_routes(
+    stubs: Stubs, pki: Pki, gateway: Callable[..., StandInGateway]
+) -> None:
+    stubs.add("kubectl", *SERVICES)
+    stand_in = gateway(pki.certificate, pki.key, paths={"/": [200], "/api": [204]})
+    temporary = stubs.home / "tmp"
+    temporary.mkdir()
+
+    result = stubs.run(
+        "check-front-door.sh",
+        **front_door(stand_in, pki, ROUTE_RULES=RULES, KUBE_CONTEXT="homelab"),
+        TMPDIR=str(temporary),
+    )
+
+    assert result.status == 0, result.stderr
+    assert f"front door verified at 127.0.0.1: {HOST}" in result.stdout
+    assert stand_in.requests == [
+        f"http {HOST}:{stand_in.http_port} /",
+        f"https {HOST}:{stand_in.https_port} /",
+        f"https {HOST}:{stand_in.https_port} /",
+        f"https {HOST}:{stand_in.https_port} /api",
+    ]
+    assert result.calls["kubectl"] == [
+        "--context homelab get service -n demo-apps demo-app1 --ignore-not-found -o name",
+        "--context homelab get service -n demo-apps demo-api --ignore-not-found -o name",
+    ]
+    # The CA certificate was written to a temporary file, and it is gone.
+    assert list(temporary.iterdir()) == []
+
+
+def test_front_door_fails_naming_the_host_when_the_certificate_is_for_another_name(
+    stubs: Stubs, pki: Pki, gateway: Callable[..., StandInGateway]
+) -> None:
+    stand_in = gateway(pki.wrong_certificate, pki.wrong_key)
+
+    result = stubs.run("check-front-door.sh", **front_door(stand_in, pki))
+
+    assert result.status == 1
+    assert f"- {HOST}: HTTPS to 127.0.0.1:{stand_in.https_port}: TLS handshake failed: curl: (60)" in result.stderr
+    # curl's own words for it.
+    assert f"no alternative certificate subject name matches target host name '{HOST}'" in result.stderr
+    assert "front door verified" not in result.stdout
+
+
+def test_front_door_trusts_only_the_stack_ca_it_is_given(
+    stubs: Stubs, pki: Pki, gateway: Callable[..., StandInGateway]
+) -> None:
+    stand_in = gateway(pki.certificate, pki.key)
+
+    # Without CA_CERTIFICATE_PEM (tlsMode: provided) the system's trust store applies, which lacks the test CA.
+    result = stubs.run("check-front-door.sh", **front_door(stand_in, None))
+
+    assert result.status == 1
+    assert f"- {HOST}: HTTPS to 127.0.0.1:{stand_in.https_port}: TLS handshake failed: curl: (60)" in result.stderr
+    assert "SSL certificate problem" in result.stderr
+
+
+def test_front_door_fails_on_a_5xx(stubs: Stubs, pki: Pki, gateway: Callable[..., StandInGateway]) -> None:
+    stubs.add("kubectl", *SERVICES)
+    stand_in = gateway(pki.certificate, pki.key, paths={"/": [200], "/api": [503]})
+
+    result = stubs.run("check-front-door.sh", **front_door(stand_in, pki, ROUTE_RULES=RULES))
+
+    assert result.status == 1
+    assert f"- https://{HOST}/api answered 503" in result.stderr
+    assert f"https://{HOST}/ answered" not in result.stderr
+
+
+def test_front_door_retries_while_the_gateway_is_starting(
+    stubs: Stubs, pki: Pki, gateway: Callable[..., StandInGateway]
+) -> None:
+    stubs.add("kubectl", *SERVICES)
+    stand_in = gateway(pki.certificate, pki.key, paths={"/": [200], "/api": [503, 502, 200]})
+
+    result = stubs.run("check-front-door.sh", **front_door(stand_in, pki, ROUTE_RULES=RULES, TIMEOUT_SECONDS="60"))
+
+    assert result.status == 0, result.stderr
+    assert [request for request in stand_in.requests if request.endswith(" /api")] == [
+        f"https {HOST}:{stand_in.https_port} /api"
+    ] * 3
+
+
+@pytest.mark.parametrize(
+    ("http", "seen"),
+    [
+        ((200, ""), f"- {HOST}: plain HTTP answered 200 (Location: none), expected 301 to https://{HOST}/"),
+        ((301, "http://{host}{path}"), f"- {HOST}: plain HTTP redirects to http://{HOST}/, expected https://{HOST}/"),
+        ((301, "https://harbor.local/"), f"- {HOST}: plain HTTP redirects to https://harbor.local/"),
+        ((302, "https://{host}{path}"), f"- {HOST}: plain HTTP answered 302 (Location: https://{HOST}/)"),
+    ],
+    ids=["no-redirect", "to-http", "to-another-host", "temporary"],
+)
+def test_front_door_fails_without_a_permanent_redirect_to_https(
+    stubs: Stubs, pki: Pki, gateway: Callable[..., StandInGateway], http: Answer, seen: str
+) -> None:
+    stand_in = gateway(pki.certificate, pki.key, http=http)
+
+    result = stubs.run("check-front-door.sh", **front_door(stand_in, pki))
+
+    assert result.status == 1
+    assert seen in result.stderr
+
+
+def test_front_door_skips_rules_whose_service_does_not_exist(
+    stubs: Stubs, pki: Pki, gateway: Callable[..., StandInGateway]
+) -> None:
+    stubs.add("kubectl", *SERVICES)
+    stand_in = gateway(pki.certificate, pki.key, paths={"/": [200], "/reports": [503]})
+
+    result = stubs.run(
+        "check-front-door.sh",
+        **front_door(stand_in, pki, ROUTE_RULES="demo-app1.local demo-apps demo-reports /reports\n"),
+    )
+
+    assert result.status == 0, result.stderr
+    assert (
+        f"note: https://{HOST}/reports not checked: its backend Service demo-apps/demo-reports does not exist"
+        in result.stdout
+    )
+    assert not any(request.endswith(" /reports") for request in stand_in.requests)
+
+
+# --- check-front-door.sh against stub CLIs ------------------------------------------------------------------
+
+
+def test_front_door_fails_at_once_when_kubectl_fails(stubs: Stubs) -> None:
+    error = 'Error from server (Forbidden): services "demo-app1" is forbidden: User "ci" cannot get resource'
+    stubs.add("kubectl", Reply("get service", stderr=error + "\n", status=1))
+    stubs.add("curl")  # any call would be unexpected
+
+    result = stubs.run(
+        "check-front-door.sh", GATEWAY_ADDRESS="192.0.2.10", HOSTNAMES=HOST, ROUTE_RULES=RULES, TIMEOUT_SECONDS="300"
+    )
+
+    assert result.status == 1
+    assert error in result.stderr
+    assert f"cannot look up Service demo-apps/demo-app1 for https://{HOST}/" in result.stderr
+    assert result.calls["curl"] == []
+
+
+def test_front_door_pins_an_ipv6_address_in_brackets_and_skips_wildcards(stubs: Stubs) -> None:
+    stubs.add(
+        "curl",
+        Reply(
+            f"--resolve {HOST}:80:[fd00:10::5] -w %{{http_code}} %{{redirect_url}} http://{HOST}/",
+            f"301 https://{HOST}/",
+        ),
+        Reply(f"--resolve {HOST}:443:[fd00:10::5] -w %{{http_code}} https://{HOST}/", "404"),
+    )
+
+    result = stubs.run(
+        "check-front-door.sh", GATEWAY_ADDRESS="fd00:10::5", HOSTNAMES=f"{HOST} *.apps.local", TIMEOUT_SECONDS="0"
+    )
+
+    assert result.status == 0, result.stderr
+    assert "note: *.apps.local not checked" in result.stdout
+    assert len(result.calls["curl"]) == 2
+    # No CA given: curl uses the system's trust store.
+    assert not any("--cacert" in call for call in result.calls["curl"])
+
+
+def test_front_door_fails_when_the_gateway_has_no_address(stubs: Stubs) -> None:
+    stubs.add("curl")
+
+    result = stubs.run("check-front-door.sh", GATEWAY_ADDRESS="", HOSTNAMES=HOST)
+
+    assert result.status == 1
+    assert "the Gateway has no address" in result.stderr
+
+
+def test_front_door_fails_naming_the_host_when_nothing_answers(stubs: Stubs) -> None:
+    (stubs.bin / "curl").symlink_to(_required("curl"))
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = str(probe.getsockname()[1])
+
+    result = stubs.run(
+        "check-front-door.sh",
+        GATEWAY_ADDRESS="127.0.0.1",
+        HOSTNAMES=HOST,
+        HTTP_PORT=closed,
+        HTTPS_PORT=closed,
+        TIMEOUT_SECONDS="0",
+    )
+
+    assert result.status == 1
+    assert f"- {HOST}: plain HTTP to 127.0.0.1:{closed} failed: curl: (7)" in result.stderr
+    assert f"- {HOST}: HTTPS to 127.0.0.1:{closed}: no connection: curl: (7)" in result.stderr
+
+
+def test_front_door_ignores_the_users_curlrc(stubs: Stubs, pki: Pki, gateway: Callable[..., StandInGateway]) -> None:
+    # A ~/.curlrc that skips certificate checks would let a wrong certificate pass.
+    (stubs.home / ".curlrc").write_text("insecure\n")
+    stand_in = gateway(pki.wrong_certificate, pki.wrong_key)
+
+    result = stubs.run("check-front-door.sh", **front_door(stand_in, pki))
+
+    assert result.status == 1
+    assert "no alternative certificate subject name" in result.stderr

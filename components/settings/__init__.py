@@ -93,6 +93,7 @@ class Settings:
     mtls_mode: MtlsMode
     verify_mesh: bool
     verify_timeout_seconds: int
+    verify_front_door: bool
     resources: Mapping[str, mesh.ResourceProfile]
     # Extra values per Helm release, merged last; and the mirror every image is pulled through.
     helm_values: Mapping[str, Mapping[str, Any]]
@@ -136,6 +137,7 @@ def parse_settings(project: str, stack: str, raw: Callable[[str], str | None], p
     mtls_mode = reader.choice("mtlsMode", "STRICT", ("STRICT", "PERMISSIVE"))
     verify_mesh = reader.boolean("verifyMesh", True)
     verify_timeout = reader.integer("verifyTimeoutSeconds", 300, 30, 3600)
+    verify_front_door = reader.boolean("verifyFrontDoor", True)
     resources = mesh.read_resources(reader)
     helm_values = charts.read_helm_values(reader)
     image_registry = charts.read_image_registry(reader)
@@ -169,6 +171,7 @@ def parse_settings(project: str, stack: str, raw: Callable[[str], str | None], p
         mtls_mode=mtls_mode,
         verify_mesh=verify_mesh,
         verify_timeout_seconds=verify_timeout,
+        verify_front_door=verify_front_door,
         resources=resources,
         helm_values=helm_values,
         image_registry=image_registry,

@@ -13,7 +13,7 @@ from .. import names
 from .checks import Port, check_hostname, check_namespace, check_object_name
 from .reader import Model, Reader
 
-SCALAR_KEYS = ("gatewayHostnames", "externalNamespaces", "hstsMaxAgeSeconds")
+SCALAR_KEYS = ("gatewayHostnames", "externalNamespaces", "hstsMaxAgeSeconds", "verifyFrontDoor")
 STRUCTURED_KEYS = ("routes",)
 
 # Two years: the longest max-age browsers' preload lists ask for; 0 sends no header.

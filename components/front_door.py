@@ -1,0 +1,63 @@
+"""FrontDoorCheck: after `pulumi up`, prove the Gateway answers each hostname the way a browser needs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_command as command
+
+from .scripts import BASH, script
+from .settings import Route
+
+
+@dataclass(frozen=True)
+class FrontDoorCheckArgs:
+    address: pulumi.Input[str | None]
+    hostnames: tuple[str, ...]
+    routes: tuple[Route, ...]
+    # The private CA's certificate (public); None when the certificate is provided and publicly trusted.
+    ca_certificate_pem: pulumi.Input[str] | None
+    kube_context: str | None
+    timeout_seconds: int
+    # The Gateway, its HTTP redirect route and every HTTPRoute: what the check exercises.
+    depends_on: Sequence[pulumi.Resource]
+
+
+def route_rules(routes: Sequence[Route]) -> str:
+    """One line per rule, `<hostname> <namespace> <service> <path>`: paths and names hold no whitespace."""
+    return "".join(
+        f"{route.hostname} {route.namespace} {rule.service} {rule.path}\n" for route in routes for rule in route.rules
+    )
+
+
+class FrontDoorCheck(pulumi.ComponentResource):
+    """Fails the update, naming the hostname and what was seen, unless plain HTTP redirects to HTTPS, the
+    HTTPS certificate is valid for the hostname and no routed path answers a 5xx. Runs again only when what
+    it checks changes: the hostnames, the address, the routes or the CA."""
+
+    def __init__(self, name: str, args: FrontDoorCheckArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("homelab-mesh:ingress:FrontDoorCheck", name, None, opts)
+        hostnames = " ".join(args.hostnames)
+        rules = route_rules(args.routes)
+        address = pulumi.Output.from_input(args.address).apply(lambda value: value or "")
+        environment: dict[str, pulumi.Input[str]] = {
+            "GATEWAY_ADDRESS": address,
+            "HOSTNAMES": hostnames,
+            "ROUTE_RULES": rules,
+            "TIMEOUT_SECONDS": str(args.timeout_seconds),
+        }
+        if args.kube_context:
+            environment["KUBE_CONTEXT"] = args.kube_context
+        if args.ca_certificate_pem is not None:
+            environment["CA_CERTIFICATE_PEM"] = args.ca_certificate_pem
+        self.check = command.local.Command(
+            "check-front-door",
+            create=script("check-front-door.sh"),
+            interpreter=BASH,
+            environment=environment,
+            triggers=[hostnames, address, rules, args.ca_certificate_pem or ""],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+        )
+        self.register_outputs({"stdout": self.check.stdout})
