@@ -77,7 +77,11 @@ demo_app = None
 if settings.demo_app is not None:
     demo_app = DemoApp(
         "demo-app",
-        DemoAppArgs(settings=settings.demo_app, namespace=meshed[settings.demo_app.namespace]),
+        DemoAppArgs(
+            settings=settings.demo_app,
+            namespace=meshed[settings.demo_app.namespace],
+            image_registry=settings.image_registry,
+        ),
         opts=on_cluster,
     )
 

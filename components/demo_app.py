@@ -7,6 +7,7 @@ from typing import Any
 
 import pulumi
 
+from .images import mirrored
 from .kubernetes import KubernetesObject, metadata
 from .settings import DemoAppSettings
 
@@ -23,12 +24,13 @@ class DemoAppArgs:
     settings: DemoAppSettings
     # The MeshedNamespace the app runs in: its pods must start enrolled, so they wait for the label.
     namespace: pulumi.Resource
+    image_registry: str | None = None
 
 
-def container_spec() -> dict[str, Any]:
+def container_spec(image_registry: str | None = None) -> dict[str, Any]:
     return {
         "name": "echo",
-        "image": IMAGE,
+        "image": mirrored(IMAGE, image_registry),
         "args": [f"--port={CONTAINER_PORT}"],
         "ports": [{"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"}],
         "readinessProbe": {"httpGet": {"path": "/health", "port": "http"}, "periodSeconds": 5},
@@ -42,7 +44,7 @@ def container_spec() -> dict[str, Any]:
     }
 
 
-def deployment_spec() -> dict[str, Any]:
+def deployment_spec(image_registry: str | None = None) -> dict[str, Any]:
     return {
         "replicas": 1,
         "selector": {"matchLabels": {"app.kubernetes.io/name": LABELS["app.kubernetes.io/name"]}},
@@ -56,7 +58,7 @@ def deployment_spec() -> dict[str, Any]:
                     "runAsGroup": NON_ROOT_USER,
                     "seccompProfile": {"type": "RuntimeDefault"},
                 },
-                "containers": [container_spec()],
+                "containers": [container_spec(image_registry)],
             },
         },
     }
@@ -82,7 +84,7 @@ class DemoApp(pulumi.ComponentResource):
             api_version="apps/v1",
             kind="Deployment",
             metadata=metadata(settings.service, settings.namespace, labels=LABELS),
-            spec=deployment_spec(),
+            spec=deployment_spec(args.image_registry),
             opts=in_namespace,
         )
         self.service = KubernetesObject(

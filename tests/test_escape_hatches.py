@@ -70,3 +70,11 @@ def test_bad_escape_hatches_are_refused(
     assert len(error.problems) == 1, error.problems
     assert error.problems[0].startswith(f"homelab-mesh:{key}: ")
     assert reason in error.problems[0]
+
+
+def test_the_demo_app_image_comes_through_the_mirror_with_its_digest(run: Any) -> None:
+    overrides = {"demoApp": True, "imageRegistry": "registry.lan:5000"}
+    (deployment,) = run(overrides=overrides).of_type("kubernetes:apps/v1:Deployment")
+
+    (container,) = deployment.inputs["spec"]["template"]["spec"]["containers"]
+    assert container["image"].startswith("registry.lan:5000/traefik/whoami:v1.11.0@sha256:")
