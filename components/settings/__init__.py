@@ -143,7 +143,8 @@ def parse_settings(project: str, stack: str, raw: Callable[[str], str | None], p
     image_registry = charts.read_image_registry(reader)
     istio_hub = istio.hub
     if image_registry:
-        if reader.is_set("istioHub"):
+        # Pulumi.yaml's default reaches the program as a value, so "set" means "changed from the default".
+        if istio.hub != versions.DEFAULT_ISTIO_HUB:
             reader.fail("istioHub", "is set together with imageRegistry, which already covers Istio's images; keep one")
         istio_hub = mirrored(versions.DEFAULT_ISTIO_HUB, image_registry)
     demo_app = demo.read_demo_app(reader, meshed_names, route_table)

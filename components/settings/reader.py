@@ -53,9 +53,6 @@ class Reader:
         key = self.key(name)
         return any(problem.startswith(key) and problem[len(key)] in ":[." for problem in self.problems)
 
-    def is_set(self, name: str) -> bool:
-        return self.raw(self.key(name)) is not None
-
     def text(self, name: str, default: str) -> str:
         value = self.raw(self.key(name))
         return default if value is None else value
