@@ -5,6 +5,7 @@ import gc
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.cert_manager import CertManager, CertManagerArgs
 from components.gateway_api import GatewayApiCrds, GatewayApiCrdsArgs
 from components.ingress import IngressGateway, IngressGatewayArgs
 from components.istio import IstioAmbient, IstioAmbientArgs
@@ -25,6 +26,9 @@ provider = k8s.Provider(
     context=settings.kube_context,
     # Homelab namespaces (demo-apps, ...) usually exist before they join the mesh: adopt, don't fail.
     upsert_existing_objects=True,
+    # A renewed certificate updates its TLS Secret in place; without this the Secret is deleted and
+    # re-created, and the Gateway briefly has no certificate.
+    enable_secret_mutable=True,
 )
 on_cluster = pulumi.ResourceOptions(providers={"kubernetes": provider})
 
@@ -71,6 +75,18 @@ meshed = {
     for namespace in settings.meshed_namespaces
 }
 
+cert_manager = None
+if settings.gateway_hostnames and settings.tls.mode == "cert-manager":
+    cert_manager = CertManager(
+        "cert-manager",
+        CertManagerArgs(
+            version=settings.tls.cert_manager_version,
+            helm_timeout_seconds=settings.helm_timeout_seconds,
+            depends_on=[gateway_api],
+        ),
+        opts=on_cluster,
+    )
+
 ingress = None
 if settings.gateway_hostnames:
     ingress = IngressGateway(
@@ -82,6 +98,7 @@ if settings.gateway_hostnames:
             tls=settings.tls,
             stack=settings.stack,
             depends_on=[istio.istiod, gateway_api, *([metallb] if metallb else [])],
+            cert_manager=[cert_manager] if cert_manager else [],
         ),
         opts=on_cluster,
     )
@@ -113,3 +130,7 @@ if ingress is not None:
     pulumi.export("urls", ingress.urls)
     if ingress.certificates.ca_certificate_pem is not None:
         pulumi.export("caCertificatePem", ingress.certificates.ca_certificate_pem)
+        pulumi.export("caCertificateExpiry", ingress.certificates.ca_expiry)
+    if ingress.certificates.certificate_expiry:
+        # Read by the scheduled renewal: `pulumi up` renews a certificate in its last 30 days.
+        pulumi.export("certificateExpiry", ingress.certificates.certificate_expiry)

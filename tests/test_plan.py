@@ -11,14 +11,17 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.certificates import homelab_pem
 from tools import plan
 from tools.mock_engine import Evaluation, evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAN_DOC = ROOT / "README.md"
-PEM_KEY_BODY = "MHcCAQEEIPlaintextKeyMaterialThatMustNeverReachAPlan"
-PROVIDED_KEY = f"-----BEGIN EC PRIVATE KEY-----\n{PEM_KEY_BODY}\n-----END EC PRIVATE KEY-----\n"
-PROVIDED_CERTIFICATE = "-----BEGIN CERTIFICATE-----\nMIIBprovidedcertificate\n-----END CERTIFICATE-----\n"
+# A real certificate and key: provided mode parses them.
+PROVIDED = homelab_pem()
+PEM_KEY_BODY = PROVIDED.key_body
+PROVIDED_KEY = PROVIDED.private_key
+PROVIDED_CERTIFICATE = PROVIDED.certificate
 ISTIO_INSTALL_ORDER = ("istio-base", "istiod", "istio-cni", "ztunnel")
 
 #   base ── istiod ── cni ── ztunnel        crds ── istiod; base ── ztunnel is implied by the chain

@@ -7,13 +7,16 @@ from typing import Any
 
 import pytest
 
+from tests.certificates import homelab_pem
 from tools.mock_engine import Evaluation, evaluate, is_secret, unwrap
 
-# Fake PEM blocks for tlsMode=provided, with bodies distinctive enough to find wherever they are copied.
-PROVIDED_KEY_BODY = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgProvidedKeyBody"
-PROVIDED_CERTIFICATE = "-----BEGIN CERTIFICATE-----\nMIIBkTCB+wIJAProvidedCertificateBody\n-----END CERTIFICATE-----\n"
-PROVIDED_KEY = f"-----BEGIN PRIVATE KEY-----\n{PROVIDED_KEY_BODY}\n-----END PRIVATE KEY-----\n"
-PROVIDED_SECRETS = {"tlsCertificate": PROVIDED_CERTIFICATE, "tlsPrivateKey": PROVIDED_KEY}
+# A real certificate and key for tlsMode=provided (the program parses them); a line of the key's body is
+# distinctive enough to find wherever it is copied.
+PROVIDED = homelab_pem()
+PROVIDED_KEY_BODY = PROVIDED.key_body
+PROVIDED_CERTIFICATE = PROVIDED.certificate
+PROVIDED_KEY = PROVIDED.private_key
+PROVIDED_SECRETS = PROVIDED.secrets()
 
 # What private key material looks like here: the mock engine's generated keys and the provided key.
 KEY_MARKERS = ("PRIVATE KEY", "mock-key-", PROVIDED_KEY_BODY)

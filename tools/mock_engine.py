@@ -32,6 +32,7 @@ SHAPED_PLACEHOLDERS = {
     "tlsCertificate": "-----BEGIN CERTIFICATE-----\nbW9jaw==\n-----END CERTIFICATE-----\n",
     "tlsPrivateKey": "-----BEGIN PRIVATE KEY-----\nbW9jaw==\n-----END PRIVATE KEY-----\n",
 }
+MOCK_VALIDITY_END = "2027-11-30T12:00:00Z"
 YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -101,6 +102,8 @@ class MeshMocks(pulumi.runtime.Mocks):
             state["publicKeyPem"] = f"-----BEGIN PUBLIC KEY-----\nmock-{args.name}\n-----END PUBLIC KEY-----\n"
         elif kind in ("tls:index/selfSignedCert:SelfSignedCert", "tls:index/locallySignedCert:LocallySignedCert"):
             state["certPem"] = f"-----BEGIN CERTIFICATE-----\nmock-cert-{args.name}\n-----END CERTIFICATE-----\n"
+            # A fixed date: evaluations must not depend on the clock.
+            state["validityEndTime"] = MOCK_VALIDITY_END
         elif kind == "tls:index/certRequest:CertRequest":
             state["certRequestPem"] = (
                 f"-----BEGIN CERTIFICATE REQUEST-----\nmock-{args.name}\n-----END CERTIFICATE REQUEST-----\n"
