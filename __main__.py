@@ -78,7 +78,7 @@ meshed = {
 cert_manager = None
 if settings.gateway_hostnames and settings.tls.mode == "cert-manager":
     cert_manager = CertManager(
-        "cert-manager",
+        "cert-manager-install",
         CertManagerArgs(
             version=settings.tls.cert_manager_version,
             helm_timeout_seconds=settings.helm_timeout_seconds,

@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .kubernetes import namespace
+from .kubernetes import KubernetesObject, metadata
 
 CERT_MANAGER_NAMESPACE = "cert-manager"
 # The chart's own install instructions at v1.21.1 (deploy/charts/cert-manager/README.template.md).
@@ -66,7 +66,13 @@ class CertManager(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: CertManagerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("homelab-mesh:tls:CertManager", name, None, opts)
-        self.namespace = namespace(CERT_MANAGER_NAMESPACE, opts=pulumi.ResourceOptions(parent=self))
+        self.namespace = KubernetesObject(
+            "cert-manager-namespace",
+            api_version="v1",
+            kind="Namespace",
+            metadata=metadata(CERT_MANAGER_NAMESPACE),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         self.release = k8s.helm.v3.Release(
             "cert-manager",
             name="cert-manager",

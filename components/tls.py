@@ -132,9 +132,9 @@ class GatewayCertificates(pulumi.ComponentResource):
         """The private CA, the same resources in private-ca and cert-manager modes (switching keeps it).
 
         pulumi-tls 5.6.2 (the newest) has no X.509 name-constraint inputs, so the program itself refuses to
-        sign names outside the allowed suffixes (components/settings/tls.py). (Its max_path_length cannot
-        express 0 either: the Terraform provider behind it never sets Go's MaxPathLenZero.) Its validity is configurable; a change
-        replaces the CA, and every device must trust the new one.
+        sign names outside the allowed suffixes (components/settings/tls.py). Its max_path_length cannot
+        express 0 either (the Terraform provider behind it never sets Go's MaxPathLenZero), so it is not set.
+        The validity is configurable; a change replaces the CA, and every device must trust the new one.
         """
         ca_key = _key("gateway-ca-key", self)
         ca = tls.SelfSignedCert(
