@@ -16,7 +16,8 @@ import pulumi_kubernetes as k8s
 from .kubernetes import KubernetesObject, metadata
 
 CERT_MANAGER_NAMESPACE = "cert-manager"
-# The chart's own install instructions at v1.21.1 (deploy/charts/cert-manager/README.template.md).
+# The chart's own install instructions at v1.21.1 (deploy/charts/cert-manager/README.template.md);
+# helm.v3.Release takes an oci:// chart reference (pulumi/pulumi-kubernetes#1892).
 CERT_MANAGER_CHART = "oci://quay.io/jetstack/charts/cert-manager"
 
 

@@ -56,7 +56,12 @@ def provided() -> Evaluation:
     return evaluate("homelab", overrides={"tlsMode": "provided"}, secrets=PROVIDED_SECRETS)
 
 
-@pytest.fixture(params=["private-ca", "provided"])
+@pytest.fixture(scope="module")
+def cert_manager() -> Evaluation:
+    return evaluate("homelab", overrides={"tlsMode": "cert-manager"})
+
+
+@pytest.fixture(params=["private-ca", "provided", "cert-manager"])
 def stack(request: pytest.FixtureRequest) -> Evaluation:
     return request.getfixturevalue(request.param.replace("-", "_"))
 
@@ -70,7 +75,9 @@ def key_places(evaluation: Evaluation) -> set[str]:
     }
 
 
-def test_the_audit_finds_every_key_when_unwrapped(private_ca: Evaluation, provided: Evaluation) -> None:
+def test_the_audit_finds_every_key_when_unwrapped(
+    private_ca: Evaluation, provided: Evaluation, cert_manager: Evaluation
+) -> None:
     """Guards the audit itself: an empty leak list below means the keys were seen, and all were secret."""
     assert key_places(private_ca) == {
         "gateway-ca.privateKeyPem",
@@ -82,6 +89,8 @@ def test_the_audit_finds_every_key_when_unwrapped(private_ca: Evaluation, provid
         "tls-harbor-local.stringData.tls.key",
     }
     assert key_places(provided) == {"tls-gateway.stringData.tls.key"}
+    # cert-manager mode: the CA key goes to cert-manager's Secret; the certificates' keys never leave the cluster.
+    assert key_places(cert_manager) == {"gateway-ca.privateKeyPem", "homelab-mesh-ca.stringData.tls.key"}
 
 
 def test_key_material_only_travels_as_a_secret(stack: Evaluation) -> None:

@@ -462,3 +462,12 @@ def test_clock_is_read_only_for_validation() -> None:
     assert check_provided_certificate(pem.certificate, pem.private_key, HOMELAB_HOSTNAMES, NOW) == []
     later = NOW + 2 * DAY
     assert check_provided_certificate(pem.certificate, pem.private_key, HOMELAB_HOSTNAMES, later)
+
+
+def test_encrypted_provided_certificate_evaluates_with_a_stable_placeholder() -> None:
+    """A stack file holding `secure:` PEMs cannot be decrypted here; the engine substitutes a real pair."""
+    encrypted = {"tlsMode": "provided", "tlsCertificate": {"secure": "v1:AAAA"}, "tlsPrivateKey": {"secure": "v1:BBBB"}}
+    first, second = evaluate("homelab", overrides=encrypted), evaluate("homelab", overrides=encrypted)
+    string_data = unwrap(first.named("tls-gateway").inputs["stringData"])
+    assert string_data["tls.crt"].startswith("-----BEGIN CERTIFICATE-----")
+    assert string_data == unwrap(second.named("tls-gateway").inputs["stringData"])
