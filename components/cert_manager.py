@@ -35,7 +35,7 @@ def chart_values() -> dict[str, Any]:
         # deleting the CRDs would delete every Certificate and issuer in the cluster.
         "crds": {"enabled": True, "keep": True},
         # Controller configuration (pkg/apis/config/controller/v1alpha1/types.go at v1.21.1): `gatewayAPI.enabled`
-        # replaces the deprecated `enableGatewayAPI`. The Gateway API CRDs must exist before the controller starts.
+        # replaces the deprecated `enableGatewayAPI`. Its informers watch Gateways, so the CRDs are installed first.
         "config": {
             "apiVersion": "controller.config.cert-manager.io/v1alpha1",
             "kind": "ControllerConfiguration",
@@ -59,9 +59,11 @@ class CertManagerArgs:
 
 
 class CertManager(pulumi.ComponentResource):
-    """Namespace and Helm release. Done when Helm says so: `wait` covers the Deployments being ready, and
-    on install the chart's startupapicheck hook only succeeds once the webhook answers, so issuers and
-    Certificates created afterwards are not refused by an absent webhook."""
+    """Namespace and Helm release. Done when Helm says so, and nothing more is awaited here: Helm waits for
+    the Deployments to be ready (the webhook's readiness probe included), and on install the chart's
+    startupapicheck hook succeeds only once the webhook accepts cert-manager objects, so the issuer and
+    Certificates created afterwards are not refused by an absent webhook. An upgrade changes no issuer or
+    Certificate, so it needs no more than the Deployments' readiness."""
 
     release: k8s.helm.v3.Release
 
