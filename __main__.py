@@ -27,7 +27,7 @@ provider = k8s.Provider(
     # Homelab namespaces (demo-apps, ...) usually exist before they join the mesh: adopt, don't fail.
     upsert_existing_objects=True,
     # A renewed certificate updates its TLS Secret in place; without this the Secret is deleted and
-    # re-created, and the Gateway briefly has no certificate.
+    # re-created, and the Gateway briefly has no certificate (pulumi-kubernetes 4.18.0+, #2291).
     enable_secret_mutable=True,
 )
 on_cluster = pulumi.ResourceOptions(providers={"kubernetes": provider})
