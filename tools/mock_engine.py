@@ -228,8 +228,10 @@ def stack_config(
         values[full_key] = value
     encrypted_tls = [f"{name}:{key}" for key in TLS_PLACEHOLDER_KEYS if f"{name}:{key}" in secret_keys]
     if encrypted_tls:
-        hostnames = values.get(f"{name}:gatewayHostnames") or []
-        pair = dict(zip(TLS_PLACEHOLDER_KEYS, placeholder_certificate(tuple(hostnames)), strict=True))
+        listed = values.get(f"{name}:gatewayHostnames")
+        # Only well-formed names go in; a bad list is the program's to report.
+        hostnames = tuple(h for h in listed if isinstance(h, str) and h.isascii()) if isinstance(listed, list) else ()
+        pair = dict(zip(TLS_PLACEHOLDER_KEYS, placeholder_certificate(hostnames), strict=True))
         for full_key in encrypted_tls:
             values[full_key] = pair[full_key.partition(":")[2]]
     for key, value in (secrets or {}).items():
