@@ -127,7 +127,7 @@ def _read_suffixes(reader: Reader) -> list[str]:
         if not valid or "*" in item:
             reader.fail(
                 f"caAllowedSuffixes[{index}]",
-                f"{item!r} is not a DNS suffix (lower-case labels such as lab.example.org or .lab.example.org)",
+                f"{json.dumps(item)} is not a DNS suffix (lower-case labels, e.g. lab.example.org or .lab.example.org)",
             )
             continue
         suffixes.append("." + name)
@@ -143,7 +143,7 @@ def _check_hostnames_under_suffixes(reader: Reader, hostnames: Sequence[str], su
         if not any(hostname.endswith(suffix) for suffix in suffixes):
             reader.fail(
                 f"gatewayHostnames[{listed.index(hostname)}]",
-                f"{hostname!r} is outside the names this program's CA may sign ({', '.join(suffixes)}); "
+                f"{json.dumps(hostname)} is outside the names this program's CA may sign ({', '.join(suffixes)}); "
                 "add its suffix to caAllowedSuffixes, or set caAllowAnyHostname: true to let the CA sign any name",
             )
 
@@ -152,7 +152,9 @@ def _read_cert_manager_version(reader: Reader) -> str:
     version = reader.text("certManagerVersion", DEFAULT_CERT_MANAGER_VERSION)
     parts = version[1:].split(".") if version.startswith("v") else []
     if len(parts) != 3 or not all(part.isascii() and part.isdigit() for part in parts):
-        reader.fail("certManagerVersion", f"{version!r} is not a pinned cert-manager chart version such as v1.21.1")
+        reader.fail(
+            "certManagerVersion", f"{json.dumps(version)} is not a pinned cert-manager chart version such as v1.21.1"
+        )
         return DEFAULT_CERT_MANAGER_VERSION
     return version
 
