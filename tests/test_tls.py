@@ -456,8 +456,8 @@ def test_same_config_same_inputs_in_cert_manager_mode(cert_manager: Evaluation) 
     }
 
 
-def test_clock_is_read_only_for_validation() -> None:
-    """A provided certificate is judged against the time it is validated at, not a fixed date."""
+def test_validity_is_judged_at_the_time_given() -> None:
+    """The clock is read once, by the caller, at validation; nothing else in the check depends on it."""
     pem = self_signed(HOMELAB_HOSTNAMES, not_before=NOW - DAY, not_after=NOW + DAY)
     assert check_provided_certificate(pem.certificate, pem.private_key, HOMELAB_HOSTNAMES, NOW) == []
     later = NOW + 2 * DAY
