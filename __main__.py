@@ -5,6 +5,7 @@ import gc
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.cert_manager import CertManager, CertManagerArgs
 from components.demo_app import DemoApp, DemoAppArgs
 from components.front_door import FrontDoorCheck, FrontDoorCheckArgs
 from components.gateway_api import GatewayApiCrds, GatewayApiCrdsArgs
@@ -27,6 +28,9 @@ provider = k8s.Provider(
     context=settings.kube_context,
     # Homelab namespaces (demo-apps, ...) usually exist before they join the mesh: adopt, don't fail.
     upsert_existing_objects=True,
+    # A renewed certificate updates its TLS Secret in place; without this the Secret is deleted and
+    # re-created, and the Gateway briefly has no certificate (pulumi-kubernetes 4.18.0+, #2291).
+    enable_secret_mutable=True,
 )
 on_cluster = pulumi.ResourceOptions(providers={"kubernetes": provider})
 
@@ -85,6 +89,18 @@ if settings.demo_app is not None:
         opts=on_cluster,
     )
 
+cert_manager = None
+if settings.gateway_hostnames and settings.tls.mode == "cert-manager":
+    cert_manager = CertManager(
+        "cert-manager-install",
+        CertManagerArgs(
+            version=settings.tls.cert_manager_version,
+            helm_timeout_seconds=settings.helm_timeout_seconds,
+            depends_on=[gateway_api],
+        ),
+        opts=on_cluster,
+    )
+
 ingress = None
 if settings.gateway_hostnames:
     ingress = IngressGateway(
@@ -96,6 +112,7 @@ if settings.gateway_hostnames:
             tls=settings.tls,
             stack=settings.stack,
             depends_on=[istio.istiod, gateway_api, *([metallb] if metallb else [])],
+            cert_manager=[cert_manager] if cert_manager else [],
         ),
         opts=on_cluster,
     )
@@ -148,3 +165,7 @@ if ingress is not None:
     pulumi.export("urls", ingress.urls)
     if ingress.certificates.ca_certificate_pem is not None:
         pulumi.export("caCertificatePem", ingress.certificates.ca_certificate_pem)
+        pulumi.export("caCertificateExpiry", ingress.certificates.ca_expiry)
+    if ingress.certificates.certificate_expiry:
+        # Read by the scheduled renewal: `pulumi up` renews a certificate in its last 30 days.
+        pulumi.export("certificateExpiry", ingress.certificates.certificate_expiry)

@@ -25,6 +25,8 @@ class IngressGatewayArgs:
     stack: str
     # What the Gateway needs before it can be Programmed: istiod, the Gateway API CRDs, MetalLB's pools.
     depends_on: Sequence[pulumi.Resource]
+    # tlsMode cert-manager: the installed cert-manager its issuer waits for.
+    cert_manager: Sequence[pulumi.Resource] = ()
 
 
 def listeners(
@@ -110,6 +112,7 @@ class IngressGateway(pulumi.ComponentResource):
                 namespace=names.GATEWAY_NAMESPACE,
                 depends_on=[self.namespace],
                 stack=args.stack,
+                cert_manager=args.cert_manager,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -122,7 +125,7 @@ class IngressGateway(pulumi.ComponentResource):
                 names.GATEWAY_NAME, names.GATEWAY_NAMESPACE, annotations={"pulumi.com/waitFor": "condition=Programmed"}
             ),
             spec=gateway_spec(args.hostnames, args.routes, self.certificates.secret_names, args.address),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*self.certificates.secrets, *args.depends_on]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*self.certificates.ready, *args.depends_on]),
         )
         self.redirect = KubernetesObject(
             "http-to-https-redirect",

@@ -1,26 +1,37 @@
 """GatewayCertificates: the TLS Secrets the ingress Gateway terminates with.
 
 `private-ca`: a private CA made by pulumi-tls signs one certificate per hostname (`.local` names have no
-public CA). `provided`: the user's own certificate and key from secret config, one Secret for all.
-Private keys only ever travel as Pulumi secrets.
+public CA); `pulumi up` renews each in its last 30 days. `cert-manager`: the same CA, handed to a
+cert-manager `ClusterIssuer`, and one `Certificate` per hostname that cert-manager renews in the cluster.
+`provided`: the user's own certificate and key from secret config, one Secret for all. The Secret a
+hostname's listener uses has the same name in `private-ca` and `cert-manager` modes. Private keys only
+ever travel as Pulumi secrets.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_tls as tls
 
 from . import names
+from .cert_manager import CERT_MANAGER_NAMESPACE
 from .kubernetes import KubernetesObject, metadata
 from .settings import TlsSettings
 
-CA_VALIDITY_HOURS = 10 * 365 * 24
 # Apple platforms reject user-trusted server certificates valid for more than 825 days.
 CERTIFICATE_VALIDITY_HOURS = 365 * 24
 EARLY_RENEWAL_HOURS = 30 * 24
+# cert-manager renews in the cluster, so its certificates can be short-lived: 90 days, renewed 30 before.
+CERT_MANAGER_DURATION = "2160h"
+CERT_MANAGER_RENEW_BEFORE = "720h"
 PROVIDED_SECRET = "tls-gateway"
+CA_ISSUER = f"{names.PROJECT}-ca"
+CERT_MANAGER_API = "cert-manager.io/v1"
+READY = {"pulumi.com/waitFor": "condition=Ready"}
 
 
 @dataclass(frozen=True)
@@ -28,9 +39,29 @@ class GatewayCertificatesArgs:
     hostnames: tuple[str, ...]
     tls: TlsSettings
     namespace: str
-    # The namespace object the Secrets live in.
+    # The namespace object the Secrets (or Certificates) live in.
     depends_on: list[pulumi.Resource]
     stack: str
+    # cert-manager mode: the installed cert-manager, which must serve before an issuer can be created.
+    cert_manager: Sequence[pulumi.Resource] = ()
+
+
+def ca_issuer_spec(secret_name: str) -> dict[str, Any]:
+    return {"ca": {"secretName": secret_name}}
+
+
+def certificate_spec(hostname: str) -> dict[str, Any]:
+    """A cert-manager Certificate for one listener, written to the Secret that listener references."""
+    return {
+        "secretName": names.tls_secret(hostname),
+        "dnsNames": [hostname],
+        "duration": CERT_MANAGER_DURATION,
+        "renewBefore": CERT_MANAGER_RENEW_BEFORE,
+        # A new key at every renewal, as the private-ca mode's certificates get.
+        "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
+        "usages": ["digital signature", "server auth"],
+        "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": CA_ISSUER},
+    }
 
 
 def _key(name: str, parent: pulumi.Resource) -> tls.PrivateKey:
@@ -39,40 +70,72 @@ def _key(name: str, parent: pulumi.Resource) -> tls.PrivateKey:
 
 class GatewayCertificates(pulumi.ComponentResource):
     ca_certificate_pem: pulumi.Output[str] | None
+    ca_expiry: pulumi.Output[str] | None
+    # private-ca mode: each hostname's certificate expiry (RFC 3339), for the renewal schedule.
+    certificate_expiry: dict[str, pulumi.Output[str]]
     secret_names: dict[str, str]
     secrets: list[KubernetesObject]
+    # What the Gateway waits for: the Secrets, or in cert-manager mode the Certificates being Ready.
+    ready: list[KubernetesObject]
 
     def __init__(self, name: str, args: GatewayCertificatesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("homelab-mesh:ingress:GatewayCertificates", name, None, opts)
         self.secrets = []
+        self.certificate_expiry = {}
+        self.ca_certificate_pem = None
+        self.ca_expiry = None
+        self.secret_names = {hostname: names.tls_secret(hostname) for hostname in args.hostnames}
         if args.tls.mode == "provided":
             self._provided(args)
+            self.ready = list(self.secrets)
+        elif args.tls.mode == "cert-manager":
+            self.ready = self._cert_manager(args, *self._ca(args))
         else:
-            self._private_ca(args)
-        self.register_outputs({"caCertificatePem": self.ca_certificate_pem, "secretNames": self.secret_names})
+            self._private_ca(args, *self._ca(args))
+            self.ready = list(self.secrets)
+        self.register_outputs(
+            {
+                "caCertificatePem": self.ca_certificate_pem,
+                "secretNames": self.secret_names,
+                "certificateExpiry": self.certificate_expiry,
+            }
+        )
 
     def _tls_secret(
-        self, name: str, args: GatewayCertificatesArgs, cert: pulumi.Input[str], key: pulumi.Input[str]
-    ) -> None:
-        self.secrets.append(
-            KubernetesObject(
-                name,
-                api_version="v1",
-                kind="Secret",
-                metadata=metadata(name, args.namespace),
-                type="kubernetes.io/tls",
-                stringData={"tls.crt": cert, "tls.key": pulumi.Output.secret(key)},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
-            )
+        self,
+        name: str,
+        namespace: str,
+        cert: pulumi.Input[str],
+        key: pulumi.Input[str],
+        depends_on: Sequence[pulumi.Resource],
+    ) -> KubernetesObject:
+        secret = KubernetesObject(
+            name,
+            api_version="v1",
+            kind="Secret",
+            metadata=metadata(name, namespace),
+            type="kubernetes.io/tls",
+            stringData={"tls.crt": cert, "tls.key": pulumi.Output.secret(key)},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(depends_on)),
         )
+        self.secrets.append(secret)
+        return secret
 
     def _provided(self, args: GatewayCertificatesArgs) -> None:
         assert args.tls.certificate_pem is not None and args.tls.private_key_pem is not None
-        self.ca_certificate_pem = None
-        self._tls_secret(PROVIDED_SECRET, args, args.tls.certificate_pem, args.tls.private_key_pem)
+        self._tls_secret(
+            PROVIDED_SECRET, args.namespace, args.tls.certificate_pem, args.tls.private_key_pem, args.depends_on
+        )
         self.secret_names = {hostname: PROVIDED_SECRET for hostname in args.hostnames}
 
-    def _private_ca(self, args: GatewayCertificatesArgs) -> None:
+    def _ca(self, args: GatewayCertificatesArgs) -> tuple[tls.PrivateKey, tls.SelfSignedCert]:
+        """The private CA, the same resources in private-ca and cert-manager modes (switching keeps it).
+
+        pulumi-tls 5.6.2 (the newest) has no X.509 name-constraint inputs, so the program itself refuses to
+        sign names outside the allowed suffixes (components/settings/tls.py). Its max_path_length cannot
+        express 0 either (the Terraform provider behind it never sets Go's MaxPathLenZero), so it is not set.
+        The validity is configurable; a change replaces the CA, and every device must trust the new one.
+        """
         ca_key = _key("gateway-ca-key", self)
         ca = tls.SelfSignedCert(
             "gateway-ca",
@@ -81,12 +144,15 @@ class GatewayCertificates(pulumi.ComponentResource):
                 common_name=f"homelab-mesh {args.stack} CA", organization="homelab-mesh"
             ),
             is_ca_certificate=True,
-            validity_period_hours=CA_VALIDITY_HOURS,
+            validity_period_hours=args.tls.ca_validity_days * 24,
             allowed_uses=["cert_signing", "crl_signing", "digital_signature"],
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.ca_certificate_pem = ca.cert_pem
-        self.secret_names = {}
+        self.ca_expiry = ca.validity_end_time
+        return ca_key, ca
+
+    def _private_ca(self, args: GatewayCertificatesArgs, ca_key: tls.PrivateKey, ca: tls.SelfSignedCert) -> None:
         for hostname in args.hostnames:
             slug = names.hostname_slug(hostname)
             key = _key(f"{slug}-key", self)
@@ -107,6 +173,37 @@ class GatewayCertificates(pulumi.ComponentResource):
                 allowed_uses=["digital_signature", "key_encipherment", "server_auth"],
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            secret_name = names.tls_secret(hostname)
-            self._tls_secret(secret_name, args, certificate.cert_pem, key.private_key_pem)
-            self.secret_names[hostname] = secret_name
+            self._tls_secret(
+                self.secret_names[hostname], args.namespace, certificate.cert_pem, key.private_key_pem, args.depends_on
+            )
+            self.certificate_expiry[hostname] = certificate.validity_end_time
+
+    def _cert_manager(
+        self, args: GatewayCertificatesArgs, ca_key: tls.PrivateKey, ca: tls.SelfSignedCert
+    ) -> list[KubernetesObject]:
+        # cert-manager's CA issuer reads the CA from a tls Secret in its own namespace (a ClusterIssuer's
+        # "cluster resource namespace" defaults to the namespace cert-manager runs in).
+        ca_secret = self._tls_secret(
+            CA_ISSUER, CERT_MANAGER_NAMESPACE, ca.cert_pem, ca_key.private_key_pem, args.cert_manager
+        )
+        issuer = KubernetesObject(
+            "gateway-ca-issuer",
+            api_version=CERT_MANAGER_API,
+            kind="ClusterIssuer",
+            # Ready once cert-manager has read a usable CA from the Secret.
+            metadata=metadata(CA_ISSUER, annotations=READY),
+            spec=ca_issuer_spec(CA_ISSUER),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[ca_secret, *args.cert_manager]),
+        )
+        return [
+            KubernetesObject(
+                f"{names.tls_secret(hostname)}-certificate",
+                api_version=CERT_MANAGER_API,
+                kind="Certificate",
+                # Ready once the signed certificate is in the Secret the listener references.
+                metadata=metadata(names.tls_secret(hostname), args.namespace, annotations=READY),
+                spec=certificate_spec(hostname),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[issuer, *args.depends_on]),
+            )
+            for hostname in args.hostnames
+        ]

@@ -311,17 +311,22 @@ CASES: dict[str, Bad] = {
     "gateway-address-not-an-ip": Bad({"gatewayAddress": "gateway.local"}, "gatewayAddress", "not an IP address"),
     # --- TLS -------------------------------------------------------------------------------------------------
     "tls-provided-without-certificate": Bad(
-        {"tlsMode": "provided"}, "tlsCertificate", "is required with tlsMode: provided", {"tlsPrivateKey": PEM_KEY}
+        {"tlsMode": "provided", "caValidityDays": None},
+        "tlsCertificate",
+        "is required with tlsMode: provided",
+        {"tlsPrivateKey": PEM_KEY},
     ),
-    "tls-provided-without-any-secret": Bad({"tlsMode": "provided"}, "tlsPrivateKey", "is required"),
+    "tls-provided-without-any-secret": Bad(
+        {"tlsMode": "provided", "caValidityDays": None}, "tlsPrivateKey", "is required"
+    ),
     "tls-key-not-pem": Bad(
-        {"tlsMode": "provided"},
+        {"tlsMode": "provided", "caValidityDays": None},
         "tlsPrivateKey",
         "is not a PEM private key",
         {"tlsCertificate": PEM_CERTIFICATE, "tlsPrivateKey": NOT_A_KEY},
     ),
     "tls-certificate-is-a-key": Bad(
-        {"tlsMode": "provided"},
+        {"tlsMode": "provided", "caValidityDays": None},
         "tlsCertificate",
         "is not a PEM certificate",
         {"tlsCertificate": PEM_KEY, "tlsPrivateKey": PEM_KEY},
@@ -387,7 +392,7 @@ def test_rejected_naming_the_key(config_error: ConfigErrorOf, case: Bad) -> None
     ids=["key-not-pem", "neither-is-pem", "certificate-is-a-key"],
 )
 def test_tls_problems_never_echo_the_secret(config_error: ConfigErrorOf, secrets: dict[str, str]) -> None:
-    error = config_error(overrides={"tlsMode": "provided"}, secrets=secrets)
+    error = config_error(overrides={"tlsMode": "provided", "caValidityDays": None}, secrets=secrets)
 
     assert error.problems
     assert NOT_A_KEY not in str(error)

@@ -18,7 +18,11 @@ CHECK = "check-front-door"
 
 @pytest.fixture(scope="module")
 def provided() -> Evaluation:
-    return evaluate("homelab", overrides={"tlsMode": "provided"}, secrets=PROVIDED_SECRETS)
+    return evaluate(
+        "homelab",
+        overrides={"tlsMode": "provided", "caValidityDays": None},
+        secrets=PROVIDED_SECRETS,
+    )
 
 
 def test_runs_after_the_gateway_the_redirect_and_every_route(homelab: Evaluation) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.certificates import homelab_pem
 from tests.conftest import Evaluate
 from tools.mock_engine import Evaluation, unwrap
 
-FAKE_CERT = "-----BEGIN CERTIFICATE-----\nZmFrZQ==\n-----END CERTIFICATE-----\n"
-FAKE_KEY = "-----BEGIN PRIVATE KEY-----\nc2VjcmV0\n-----END PRIVATE KEY-----\n"
+PROVIDED = homelab_pem()
 
 
 def _gateway(evaluation: Evaluation) -> dict[str, Any]:
@@ -155,10 +155,10 @@ def test_outputs_address_urls_and_public_ca(homelab: Evaluation) -> None:
 
 
 def test_provided_certificate_mode(run: Evaluate) -> None:
-    evaluation = run({"tlsMode": "provided"}, secrets={"tlsCertificate": FAKE_CERT, "tlsPrivateKey": FAKE_KEY})
+    evaluation = run({"tlsMode": "provided", "caValidityDays": None}, secrets=PROVIDED.secrets())
     assert not [r.name for r in evaluation.registrations.values() if r.type.startswith("tls:")]
     (secret,) = evaluation.of_type("kubernetes:core/v1:Secret")
-    assert unwrap(secret.inputs["stringData"]) == {"tls.crt": FAKE_CERT, "tls.key": FAKE_KEY}
+    assert unwrap(secret.inputs["stringData"]) == {"tls.crt": PROVIDED.certificate, "tls.key": PROVIDED.private_key}
     refs = {
         ref["name"]
         for listener in _gateway(evaluation)["spec"]["listeners"]

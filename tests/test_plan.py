@@ -12,14 +12,17 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.certificates import homelab_pem
 from tools import plan, plan_graph, plan_render
 from tools.mock_engine import Evaluation
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAN_DOC = ROOT / "README.md"
-PEM_KEY_BODY = "MHcCAQEEIPlaintextKeyMaterialThatMustNeverReachAPlan"
-PROVIDED_KEY = f"-----BEGIN EC PRIVATE KEY-----\n{PEM_KEY_BODY}\n-----END EC PRIVATE KEY-----\n"
-PROVIDED_CERTIFICATE = "-----BEGIN CERTIFICATE-----\nMIIBprovidedcertificate\n-----END CERTIFICATE-----\n"
+# A real certificate and key: provided mode parses them.
+PROVIDED = homelab_pem()
+PEM_KEY_BODY = PROVIDED.key_body
+PROVIDED_KEY = PROVIDED.private_key
+PROVIDED_CERTIFICATE = PROVIDED.certificate
 ISTIO_INSTALL_ORDER = ("istio-base", "istiod", "istio-cni", "ztunnel")
 
 #   base ── istiod ── cni ── ztunnel        crds ── istiod; base ── ztunnel is implied by the chain
@@ -122,7 +125,7 @@ class TestHomelabPlan:
 
     def test_a_provided_private_key_never_reaches_objects_yaml(self, run: Callable[..., Evaluation]) -> None:
         provided = run(
-            overrides={"tlsMode": "provided"},
+            overrides={"tlsMode": "provided", "caValidityDays": None},
             secrets={"tlsCertificate": PROVIDED_CERTIFICATE, "tlsPrivateKey": PROVIDED_KEY},
         )
         text, _ = plan_render.render_objects(provided, plan_graph.resource_graph(provided))
@@ -247,7 +250,7 @@ class TestCommand:
         assert any(doc and doc["kind"] == "Gateway" for doc in yaml.safe_load_all(objects))
         assert len(yaml.safe_load((out / "releases.yaml").read_text())) == 5
         assert (out / "graph.mmd").read_text().startswith("flowchart LR\n")
-        assert "  gatewayAddress     192.168.1.240 (gatewayAddress)" in lines
+        assert ["gatewayAddress", "192.168.1.240", "(gatewayAddress)"] in [line.split() for line in lines]
         waves = [line for line in lines if line.startswith("  wave ")]
         assert len(waves) == max(plan_graph.resource_graph(homelab).waves.values())
 

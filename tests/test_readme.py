@@ -20,7 +20,7 @@ ROW = re.compile(r"^\| (`\w+`(?:, `\w+`)*) \| ([^|]+?) \| ([^|]+?) \|", re.MULTI
 
 def rows() -> dict[str, tuple[str, str]]:
     found: dict[str, tuple[str, str]] = {}
-    for keys, type_name, default in ROW.findall(README):
+    for keys, type_name, default in ROW.findall(section("Configuration reference")):
         for key in re.findall(r"`(\w+)`", keys):
             found[key] = (type_name.strip(), default.strip())
     return found

@@ -7,13 +7,16 @@ from typing import Any
 
 import pytest
 
+from tests.certificates import homelab_pem
 from tools.mock_engine import Evaluation, evaluate, is_secret, unwrap
 
-# Fake PEM blocks for tlsMode=provided, with bodies distinctive enough to find wherever they are copied.
-PROVIDED_KEY_BODY = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgProvidedKeyBody"
-PROVIDED_CERTIFICATE = "-----BEGIN CERTIFICATE-----\nMIIBkTCB+wIJAProvidedCertificateBody\n-----END CERTIFICATE-----\n"
-PROVIDED_KEY = f"-----BEGIN PRIVATE KEY-----\n{PROVIDED_KEY_BODY}\n-----END PRIVATE KEY-----\n"
-PROVIDED_SECRETS = {"tlsCertificate": PROVIDED_CERTIFICATE, "tlsPrivateKey": PROVIDED_KEY}
+# A real certificate and key for tlsMode=provided (the program parses them); a line of the key's body is
+# distinctive enough to find wherever it is copied.
+PROVIDED = homelab_pem()
+PROVIDED_KEY_BODY = PROVIDED.key_body
+PROVIDED_CERTIFICATE = PROVIDED.certificate
+PROVIDED_KEY = PROVIDED.private_key
+PROVIDED_SECRETS = PROVIDED.secrets()
 
 # What private key material looks like here: the mock engine's generated keys and the provided key.
 KEY_MARKERS = ("PRIVATE KEY", "mock-key-", PROVIDED_KEY_BODY)
@@ -50,10 +53,19 @@ def private_ca(homelab: Evaluation) -> Evaluation:
 
 @pytest.fixture(scope="module")
 def provided() -> Evaluation:
-    return evaluate("homelab", overrides={"tlsMode": "provided"}, secrets=PROVIDED_SECRETS)
+    return evaluate(
+        "homelab",
+        overrides={"tlsMode": "provided", "caValidityDays": None},
+        secrets=PROVIDED_SECRETS,
+    )
 
 
-@pytest.fixture(params=["private-ca", "provided"])
+@pytest.fixture(scope="module")
+def cert_manager() -> Evaluation:
+    return evaluate("homelab", overrides={"tlsMode": "cert-manager"})
+
+
+@pytest.fixture(params=["private-ca", "provided", "cert-manager"])
 def stack(request: pytest.FixtureRequest) -> Evaluation:
     return request.getfixturevalue(request.param.replace("-", "_"))
 
@@ -67,7 +79,9 @@ def key_places(evaluation: Evaluation) -> set[str]:
     }
 
 
-def test_the_audit_finds_every_key_when_unwrapped(private_ca: Evaluation, provided: Evaluation) -> None:
+def test_the_audit_finds_every_key_when_unwrapped(
+    private_ca: Evaluation, provided: Evaluation, cert_manager: Evaluation
+) -> None:
     """Guards the audit itself: an empty leak list below means the keys were seen, and all were secret."""
     assert key_places(private_ca) == {
         "gateway-ca.privateKeyPem",
@@ -79,6 +93,8 @@ def test_the_audit_finds_every_key_when_unwrapped(private_ca: Evaluation, provid
         "tls-harbor-local.stringData.tls.key",
     }
     assert key_places(provided) == {"tls-gateway.stringData.tls.key"}
+    # cert-manager mode: the CA key goes to cert-manager's Secret; the certificates' keys never leave the cluster.
+    assert key_places(cert_manager) == {"gateway-ca.privateKeyPem", "homelab-mesh-ca.stringData.tls.key"}
 
 
 def test_key_material_only_travels_as_a_secret(stack: Evaluation) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import datetime
 import functools
 import json
 import runpy
@@ -27,11 +28,10 @@ from pulumi.runtime.sync_await import _sync_await
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_PLACEHOLDER = "mock-secret-value"
-# Encrypted values cannot be decrypted without the CLI; these keys get placeholders of the right shape.
-SHAPED_PLACEHOLDERS = {
-    "tlsCertificate": "-----BEGIN CERTIFICATE-----\nbW9jaw==\n-----END CERTIFICATE-----\n",
-    "tlsPrivateKey": "-----BEGIN PRIVATE KEY-----\nbW9jaw==\n-----END PRIVATE KEY-----\n",
-}
+# Encrypted values cannot be decrypted without the CLI and become placeholders; tlsCertificate and
+# tlsPrivateKey get a real (and always the same) pair, since the program parses them.
+TLS_PLACEHOLDER_KEYS = ("tlsCertificate", "tlsPrivateKey")
+MOCK_VALIDITY_END = "2027-11-30T12:00:00Z"
 YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -101,6 +101,8 @@ class MeshMocks(pulumi.runtime.Mocks):
             state["publicKeyPem"] = f"-----BEGIN PUBLIC KEY-----\nmock-{args.name}\n-----END PUBLIC KEY-----\n"
         elif kind in ("tls:index/selfSignedCert:SelfSignedCert", "tls:index/locallySignedCert:LocallySignedCert"):
             state["certPem"] = f"-----BEGIN CERTIFICATE-----\nmock-cert-{args.name}\n-----END CERTIFICATE-----\n"
+            # A fixed date: evaluations must not depend on the clock.
+            state["validityEndTime"] = MOCK_VALIDITY_END
         elif kind == "tls:index/certRequest:CertRequest":
             state["certRequestPem"] = (
                 f"-----BEGIN CERTIFICATE REQUEST-----\nmock-{args.name}\n-----END CERTIFICATE REQUEST-----\n"
@@ -226,14 +228,51 @@ def stack_config(
             values.pop(full_key, None)
             continue
         if isinstance(value, dict) and set(value) == {"secure"}:
-            value = SHAPED_PLACEHOLDERS.get(full_key.partition(":")[2], SECRET_PLACEHOLDER)
+            value = SECRET_PLACEHOLDER
             secret_keys.append(full_key)
         values[full_key] = value
+    encrypted_tls = [f"{name}:{key}" for key in TLS_PLACEHOLDER_KEYS if f"{name}:{key}" in secret_keys]
+    if encrypted_tls:
+        listed = values.get(f"{name}:gatewayHostnames")
+        # Only well-formed names go in; a bad list is the program's to report.
+        hostnames = tuple(h for h in listed if isinstance(h, str) and h.isascii()) if isinstance(listed, list) else ()
+        pair = dict(zip(TLS_PLACEHOLDER_KEYS, placeholder_certificate(hostnames), strict=True))
+        for full_key in encrypted_tls:
+            values[full_key] = pair[full_key.partition(":")[2]]
     for key, value in (secrets or {}).items():
         full_key = key if ":" in key else f"{name}:{key}"
         values[full_key] = value
         secret_keys.append(full_key)
     return name, {key: _config_text(value) for key, value in values.items()}, secret_keys
+
+
+@functools.lru_cache(maxsize=8)
+def placeholder_certificate(hostnames: tuple[str, ...]) -> tuple[str, str]:
+    """A certificate and key covering `hostnames`, identical on every call: a fixed Ed25519 key (whose
+    signatures are deterministic) and fixed dates, so that evaluations do not depend on the clock."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    from cryptography.x509.oid import NameOID
+
+    key = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(32))
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "evaluation placeholder")])
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC))
+        .not_valid_after(datetime.datetime(9999, 12, 31, tzinfo=datetime.UTC))
+    )
+    if hostnames:
+        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(h) for h in hostnames]), False)
+    certificate = builder.sign(key, None).public_bytes(serialization.Encoding.PEM).decode()
+    private_key = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return certificate, private_key
 
 
 def evaluate(

@@ -116,10 +116,25 @@ def load_settings(project: str | None = None, stack: str | None = None) -> Setti
             load_stack_file(stack_file)
         except StackFileError as error:
             raise ConfigError([str(error)]) from None
-    return parse_settings(project, stack, runtime_config.get_config, configured_keys())
+    # The CLI hands the program its secret config keys (PULUMI_CONFIG_SECRET_KEYS, read into the runtime by
+    # the SDK's pulumi-language-python-exec); the test engine passes them to set_all_config.
+    return parse_settings(
+        project, stack, runtime_config.get_config, configured_keys(), is_secret=runtime_config.is_config_secret
+    )
 
 
-def parse_settings(project: str, stack: str, raw: Callable[[str], str | None], present_keys: Iterable[str]) -> Settings:
+def _never_secret(_key: str) -> bool:
+    return False
+
+
+def parse_settings(
+    project: str,
+    stack: str,
+    raw: Callable[[str], str | None],
+    present_keys: Iterable[str],
+    is_secret: Callable[[str], bool] = _never_secret,
+) -> Settings:
+    """`is_secret(full_key)`: whether a key is stored as a Pulumi secret (keys that must be are refused otherwise)."""
     reader = Reader(project, raw)
     _check_unknown_keys(reader, present_keys)
 
@@ -133,7 +148,7 @@ def parse_settings(project: str, stack: str, raw: Callable[[str], str | None], p
     external = routes.read_external_namespaces(reader, meshed_names)
     route_table = routes.read_routes(reader, hostnames, meshed_names, external)
     hsts_max_age = routes.read_hsts_max_age(reader)
-    tls_settings = tls.read_tls(reader)
+    tls_settings = tls.read_tls(reader, hostnames, is_secret)
     mtls_mode = reader.choice("mtlsMode", "STRICT", ("STRICT", "PERMISSIVE"))
     verify_mesh = reader.boolean("verifyMesh", True)
     verify_timeout = reader.integer("verifyTimeoutSeconds", 300, 30, 3600)

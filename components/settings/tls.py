@@ -1,18 +1,46 @@
-"""How the front door gets its certificates."""
+"""How the front door gets its certificates, and how far the program's own CA may reach.
+
+`private-ca` and `cert-manager` sign with a CA this program makes; that CA only ever signs the configured
+gateway hostnames, and those must fall under `caAllowedSuffixes` (plus `.local` and `.home.arpa`) unless
+`caAllowAnyHostname` is true. `provided` takes the user's certificate and key, which are parsed and
+checked here (key matches, every hostname covered, valid now). Key material is never repeated in a
+message.
+"""
 
 from __future__ import annotations
 
+import datetime
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import pulumi
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+from cryptography.x509.oid import ExtensionOID
 
+from .checks import RFC1123_LABEL
 from .reader import Reader
 
-SCALAR_KEYS = ("tlsMode",)
+SCALAR_KEYS = ("tlsMode", "caValidityDays", "caAllowedSuffixes", "caAllowAnyHostname", "certManagerVersion")
 SECRET_KEYS = ("tlsCertificate", "tlsPrivateKey")
 
-TlsMode = Literal["private-ca", "provided"]
+TlsMode = Literal["private-ca", "provided", "cert-manager"]
+TLS_MODES: tuple[TlsMode, ...] = ("private-ca", "provided", "cert-manager")
+CA_MODES = ("private-ca", "cert-manager")
+
+# Names nobody can buy: mDNS (RFC 6762) and the home network's own domain (RFC 8375).
+DEFAULT_CA_SUFFIXES = (".local", ".home.arpa")
+# Five years: long enough that re-trusting every device is rare, half the old ten. The CA must outlive
+# a freshly renewed one-year certificate, hence the floor; past ten years a leaked key lives too long.
+DEFAULT_CA_VALIDITY_DAYS = 5 * 365
+CA_VALIDITY_DAYS_RANGE = (400, 10 * 365)
+
+# cert-manager's chart versions carry the leading v (v1.21.1, the newest release in November 2026).
+DEFAULT_CERT_MANAGER_VERSION = "v1.21.1"
 
 
 @dataclass(frozen=True)
@@ -20,32 +48,218 @@ class TlsSettings:
     mode: TlsMode
     certificate_pem: pulumi.Output[str] | None = None
     private_key_pem: pulumi.Output[str] | None = None
+    ca_validity_days: int = DEFAULT_CA_VALIDITY_DAYS
+    ca_allowed_suffixes: tuple[str, ...] = DEFAULT_CA_SUFFIXES
+    ca_allow_any_hostname: bool = False
+    cert_manager_version: str = DEFAULT_CERT_MANAGER_VERSION
 
 
-def read_tls(reader: Reader) -> TlsSettings:
-    mode = reader.choice("tlsMode", "private-ca", ("private-ca", "provided"))
+def read_tls(reader: Reader, hostnames: Sequence[str], is_secret: Callable[[str], bool]) -> TlsSettings:
+    """`is_secret(full_key)`: whether the stack stores that key as a Pulumi secret."""
+    mode: TlsMode = reader.choice("tlsMode", "private-ca", TLS_MODES)
+    _refuse_keys_of_other_modes(reader, mode)
+
+    validity = reader.integer("caValidityDays", DEFAULT_CA_VALIDITY_DAYS, *CA_VALIDITY_DAYS_RANGE)
+    suffixes = (*DEFAULT_CA_SUFFIXES, *_read_suffixes(reader))
+    allow_any = reader.boolean("caAllowAnyHostname", False)
+    version = _read_cert_manager_version(reader)
+    if mode in CA_MODES and not allow_any:
+        _check_hostnames_under_suffixes(reader, hostnames, suffixes)
+
+    if mode != "provided":
+        return TlsSettings(
+            mode=mode,
+            ca_validity_days=validity,
+            ca_allowed_suffixes=suffixes,
+            ca_allow_any_hostname=allow_any,
+            cert_manager_version=version,
+        )
+    certificate, private_key = _read_provided(reader, hostnames, is_secret)
+    if certificate is None or private_key is None:
+        return TlsSettings(mode="provided")
+    return TlsSettings(
+        mode="provided",
+        certificate_pem=pulumi.Output.secret(certificate),
+        private_key_pem=pulumi.Output.secret(private_key),
+    )
+
+
+def _refuse_keys_of_other_modes(reader: Reader, mode: TlsMode) -> None:
+    owners: dict[str, tuple[str, ...]] = {
+        "tlsCertificate": ("provided",),
+        "tlsPrivateKey": ("provided",),
+        "caValidityDays": CA_MODES,
+        "caAllowedSuffixes": CA_MODES,
+        "caAllowAnyHostname": CA_MODES,
+        "certManagerVersion": ("cert-manager",),
+    }
+    for key, modes in owners.items():
+        if mode not in modes and _differs_from_default(reader, key):
+            reader.fail(key, f"is only used with tlsMode: {' or '.join(modes)} (tlsMode is {mode})")
+
+
+# Pulumi hands the program every default declared in Pulumi.yaml, so "set" means "not the default".
+DECLARED_DEFAULTS: dict[str, object] = {
+    "caValidityDays": DEFAULT_CA_VALIDITY_DAYS,
+    "caAllowedSuffixes": [],
+    "caAllowAnyHostname": False,
+    "certManagerVersion": DEFAULT_CERT_MANAGER_VERSION,
+}
+
+
+def _differs_from_default(reader: Reader, key: str) -> bool:
+    value = reader.raw(reader.key(key))
+    if value is None or key not in DECLARED_DEFAULTS:
+        return value is not None
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        parsed = value
+    return parsed != DECLARED_DEFAULTS[key]
+
+
+def _read_suffixes(reader: Reader) -> list[str]:
+    suffixes = []
+    for index, item in enumerate(reader.string_list("caAllowedSuffixes")):
+        name = item.lstrip(".")
+        # A single label is allowed on purpose (`lan`, `internal`): the user names their own zone.
+        valid = bool(name) and all(len(label) <= 63 and RFC1123_LABEL.match(label) for label in name.split("."))
+        if not valid or "*" in item:
+            reader.fail(
+                f"caAllowedSuffixes[{index}]",
+                f"{json.dumps(item)} is not a DNS suffix (lower-case labels, e.g. lab.example.org or .lab.example.org)",
+            )
+            continue
+        suffixes.append("." + name)
+    return suffixes
+
+
+def _check_hostnames_under_suffixes(reader: Reader, hostnames: Sequence[str], suffixes: Sequence[str]) -> None:
+    # `hostnames` holds only the valid entries; the message names each one's place in the config list.
+    if not hostnames:
+        return
+    listed = reader.json_value("gatewayHostnames", [], list, "a list of strings")
+    for hostname in hostnames:
+        if not any(hostname.endswith(suffix) for suffix in suffixes):
+            reader.fail(
+                f"gatewayHostnames[{listed.index(hostname)}]",
+                f"{json.dumps(hostname)} is outside the names this program's CA may sign ({', '.join(suffixes)}); "
+                "add its suffix to caAllowedSuffixes, or set caAllowAnyHostname: true to let the CA sign any name",
+            )
+
+
+def _read_cert_manager_version(reader: Reader) -> str:
+    version = reader.text("certManagerVersion", DEFAULT_CERT_MANAGER_VERSION)
+    parts = version[1:].split(".") if version.startswith("v") else []
+    if len(parts) != 3 or not all(part.isascii() and part.isdigit() for part in parts):
+        reader.fail(
+            "certManagerVersion", f"{json.dumps(version)} is not a pinned cert-manager chart version such as v1.21.1"
+        )
+        return DEFAULT_CERT_MANAGER_VERSION
+    return version
+
+
+def _read_provided(
+    reader: Reader, hostnames: Sequence[str], is_secret: Callable[[str], bool]
+) -> tuple[str | None, str | None]:
     certificate = reader.raw(reader.key("tlsCertificate"))
     private_key = reader.raw(reader.key("tlsPrivateKey"))
-    if mode == "private-ca":
-        for name, value in (("tlsCertificate", certificate), ("tlsPrivateKey", private_key)):
-            if value is not None:
-                reader.fail(name, "is only used with tlsMode: provided")
-        return TlsSettings(mode="private-ca")
-    for name, value, marker in (
-        ("tlsCertificate", certificate, "CERTIFICATE"),
-        ("tlsPrivateKey", private_key, "PRIVATE KEY"),
-    ):
+    for name, value in (("tlsCertificate", certificate), ("tlsPrivateKey", private_key)):
         if not value:
             reader.fail(
                 name, f"is required with tlsMode: provided; set it with `pulumi config set --secret {name} < file.pem`"
             )
-        elif "-----BEGIN " not in value or marker not in value:
-            # Never echo the value: it may be key material.
-            reader.fail(name, f"is not a PEM {marker.lower()} (no '-----BEGIN ... {marker}-----' block)")
-    if certificate and private_key:
-        return TlsSettings(
-            mode="provided",
-            certificate_pem=pulumi.Output.secret(certificate),
-            private_key_pem=pulumi.Output.secret(private_key),
+    if private_key and not is_secret(reader.key("tlsPrivateKey")):
+        # Refused even when it is valid: a plain value sits unencrypted in Pulumi.<stack>.yaml.
+        reader.fail(
+            "tlsPrivateKey",
+            "is stored in plain text; store it as a secret: `pulumi config set --secret tlsPrivateKey < key.pem`",
         )
-    return TlsSettings(mode="provided")
+        return None, None
+    if not certificate or not private_key:
+        return None, None
+    problems = check_provided_certificate(certificate, private_key, hostnames, datetime.datetime.now(datetime.UTC))
+    for key, message in problems:
+        reader.fail(key, message)
+    return (None, None) if problems else (certificate, private_key)
+
+
+def check_provided_certificate(
+    certificate_pem: str, private_key_pem: str, hostnames: Sequence[str], now: datetime.datetime
+) -> list[tuple[str, str]]:
+    """Problems with a provided certificate and key, as (config key, message); never echoes either value.
+
+    `now` is passed in so that the clock is read only during validation and never reaches resource inputs.
+    """
+    problems: list[tuple[str, str]] = []
+    chain = _load_certificates(certificate_pem)
+    if chain is None:
+        problems.append(
+            ("tlsCertificate", "is not a PEM certificate that can be read (expected '-----BEGIN CERTIFICATE-----')")
+        )
+    key, key_problem = _load_private_key(private_key_pem)
+    if key_problem:
+        problems.append(("tlsPrivateKey", key_problem))
+    if chain is None or key is None:
+        return problems
+
+    leaf = chain[0]
+    public_format = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    if key.public_key().public_bytes(*public_format) != leaf.public_key().public_bytes(*public_format):
+        problems.append(("tlsPrivateKey", "does not belong to tlsCertificate (the first certificate in the PEM)"))
+    if now < leaf.not_valid_before_utc:
+        problems.append(("tlsCertificate", f"is not valid yet (valid from {leaf.not_valid_before_utc.isoformat()})"))
+    if now >= leaf.not_valid_after_utc:
+        problems.append(("tlsCertificate", f"expired on {leaf.not_valid_after_utc.isoformat()}"))
+    names = certificate_dns_names(leaf)
+    uncovered = [hostname for hostname in hostnames if not any(covers(name, hostname) for name in names)]
+    if uncovered:
+        problems.append(
+            (
+                "tlsCertificate",
+                f"does not cover {', '.join(uncovered)} (its DNS names: {', '.join(names) or 'none'}); "
+                "clients check the subjectAltName, one wildcard label at most",
+            )
+        )
+    return problems
+
+
+def _load_certificates(pem: str) -> list[x509.Certificate] | None:
+    try:
+        return x509.load_pem_x509_certificates(pem.encode())
+    except ValueError:
+        return None
+
+
+def _load_private_key(pem: str) -> tuple[PrivateKeyTypes | None, str | None]:
+    try:
+        return serialization.load_pem_private_key(pem.encode(), password=None), None
+    except TypeError:
+        return None, "is encrypted with a passphrase; give the key unencrypted (it is stored as a secret)"
+    except ValueError:
+        return None, "is not a PEM private key that can be read (expected '-----BEGIN ... PRIVATE KEY-----')"
+    except UnsupportedAlgorithm:
+        return None, "is a private key of a type that cannot be used (use ECDSA P-256/P-384 or RSA)"
+
+
+def certificate_dns_names(certificate: x509.Certificate) -> list[str]:
+    try:
+        extension = certificate.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+    except x509.ExtensionNotFound:
+        return []
+    return [name.lower() for name in extension.value.get_values_for_type(x509.DNSName)]
+
+
+def covers(name: str, hostname: str) -> bool:
+    """Whether a certificate's DNS name matches a listener hostname (RFC 6125 section 6.4.3).
+
+    A wildcard stands for exactly one whole left-most label: `*.home.arpa` covers `a.home.arpa`, not
+    `home.arpa` nor `a.b.home.arpa`. A wildcard listener (`*.home.arpa`) needs the same wildcard name.
+    """
+    name, hostname = name.lower().rstrip("."), hostname.lower().rstrip(".")
+    if name == hostname:
+        return True
+    if not name.startswith("*.") or hostname.startswith("*."):
+        return False
+    first, _, rest = hostname.partition(".")
+    return bool(first) and rest == name[2:]

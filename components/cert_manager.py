@@ -1,0 +1,91 @@
+"""CertManager: cert-manager installed by Helm in its own namespace, for `tlsMode: cert-manager`.
+
+The chart installs (and on uninstall keeps) its CRDs. The issuer and the gateway's Certificates are
+declared by GatewayCertificates (components/tls.py), which waits for this component.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from .kubernetes import KubernetesObject, metadata
+
+CERT_MANAGER_NAMESPACE = "cert-manager"
+# The chart's own install instructions at v1.21.1 (deploy/charts/cert-manager/README.template.md);
+# helm.v3.Release takes an oci:// chart reference (pulumi/pulumi-kubernetes#1892).
+CERT_MANAGER_CHART = "oci://quay.io/jetstack/charts/cert-manager"
+
+
+def _lean(cpu: str, memory: str, memory_limit: str) -> dict[str, Any]:
+    return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory_limit}}
+
+
+def chart_values() -> dict[str, Any]:
+    """Values of the cert-manager chart; every key checked against its values.schema.json at v1.21.1.
+
+    The schema forbids unknown keys (additionalProperties: false), so a misspelt key fails the install.
+    """
+    return {
+        # Install the CRDs with the release and keep them (helm.sh/resource-policy: keep) if it is removed:
+        # deleting the CRDs would delete every Certificate and issuer in the cluster.
+        "crds": {"enabled": True, "keep": True},
+        # Controller configuration (pkg/apis/config/controller/v1alpha1/types.go at v1.21.1): `gatewayAPI.enabled`
+        # replaces the deprecated `enableGatewayAPI`. Its informers watch Gateways, so the CRDs are installed first.
+        "config": {
+            "apiVersion": "controller.config.cert-manager.io/v1alpha1",
+            "kind": "ControllerConfiguration",
+            "gatewayAPI": {"enabled": True},
+        },
+        # Requests sized for a small homelab node (not measured here); memory limits against leaks.
+        "resources": _lean("10m", "64Mi", "256Mi"),
+        "webhook": {"resources": _lean("10m", "32Mi", "128Mi")},
+        "cainjector": {"resources": _lean("10m", "64Mi", "256Mi")},
+        # The post-install Job that waits until the webhook accepts cert-manager objects.
+        "startupapicheck": {"resources": _lean("10m", "32Mi", "64Mi")},
+    }
+
+
+@dataclass(frozen=True)
+class CertManagerArgs:
+    version: str
+    helm_timeout_seconds: int
+    # What cert-manager needs first: the Gateway API CRDs, which its Gateway API support watches.
+    depends_on: Sequence[pulumi.Resource]
+
+
+class CertManager(pulumi.ComponentResource):
+    """Namespace and Helm release. Done when Helm says so, and nothing more is awaited here: Helm waits for
+    the Deployments to be ready (the webhook's readiness probe included), and on install the chart's
+    startupapicheck hook succeeds only once the webhook accepts cert-manager objects, so the issuer and
+    Certificates created afterwards are not refused by an absent webhook. An upgrade changes no issuer or
+    Certificate, so it needs no more than the Deployments' readiness."""
+
+    release: k8s.helm.v3.Release
+
+    def __init__(self, name: str, args: CertManagerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("homelab-mesh:tls:CertManager", name, None, opts)
+        self.namespace = KubernetesObject(
+            "cert-manager-namespace",
+            api_version="v1",
+            kind="Namespace",
+            metadata=metadata(CERT_MANAGER_NAMESPACE),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.release = k8s.helm.v3.Release(
+            "cert-manager",
+            name="cert-manager",
+            chart=CERT_MANAGER_CHART,
+            version=args.version,
+            namespace=CERT_MANAGER_NAMESPACE,
+            values=chart_values(),
+            timeout=args.helm_timeout_seconds,
+            cleanup_on_fail=True,
+            max_history=5,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *args.depends_on]),
+        )
+        self.register_outputs({"namespace": CERT_MANAGER_NAMESPACE, "version": args.version})
