@@ -65,6 +65,7 @@ class Settings:
     platform: Platform
     istio_version: str
     gateway_api_version: str
+    gateway_api_crds: mesh.GatewayApiCrds
     istio_chart_repository: str
     istio_hub: str
     helm_timeout_seconds: int
@@ -127,6 +128,7 @@ def parse_settings(project: str, stack: str, raw: Callable[[str], str | None], p
         platform=istio.platform,
         istio_version=istio.version,
         gateway_api_version=istio.gateway_api_version,
+        gateway_api_crds=istio.gateway_api_crds,
         istio_chart_repository=istio.chart_repository,
         istio_hub=istio.hub,
         helm_timeout_seconds=istio.helm_timeout_seconds,
@@ -175,6 +177,7 @@ def _check_unknown_keys(reader: Reader, present_keys: Iterable[str]) -> None:
 
 def _looks_like(namespace: str, project: str) -> bool:
     """A misspelt project prefix (`homelab_mesh`, `homelabmesh`, `homelab-mash`), not another package's."""
+
     def folded(text: str) -> str:
         return re.sub(r"[-_.\s]", "", text.lower())
 
