@@ -82,7 +82,9 @@ CASES: dict[str, Bad] = {
     "gateway-api-1.6-with-istio-1.30": Bad(
         {"istioVersion": "1.30.5", "gatewayApiVersion": "v1.6.1"}, "gatewayApiVersion", "v1.4.x to v1.5.x"
     ),
-    "gateway-api-crds-unknown-mode": Bad({"gatewayApiCrds": "traefik"}, "gatewayApiCrds", "not one of managed, external"),
+    "gateway-api-crds-unknown-mode": Bad(
+        {"gatewayApiCrds": "traefik"}, "gatewayApiCrds", "not one of managed, external"
+    ),
     "gateway-api-version-without-v": Bad(
         {"gatewayApiVersion": "1.4.1"}, "gatewayApiVersion", "not a pinned release version such as v1.2.3"
     ),

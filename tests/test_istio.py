@@ -131,3 +131,48 @@ def test_mesh_wide_strict_mtls_waits_for_istiod(homelab: Evaluation) -> None:
 def test_permissive_mesh(run: Evaluate) -> None:
     evaluation = run({"mtlsMode": "PERMISSIVE"})
     assert evaluation.named("mesh-peer-authentication").inputs["spec"]["mtls"]["mode"] == "PERMISSIVE"
+
+
+# Every values key the program may give each chart, checked in the chart sources at the minors it installs
+# (istio/istio at 1.28.2 and release-1.31, manifests/charts/<chart>): `values.yaml` under
+# _internal_defaults_do_not_set, or read by templates/zzz_profile.yaml (`profile`, `global.platform`; ztunnel
+# also flattens `global.*` onto its top level there, so its `hub`/`tag` come from `global.hub`/`global.tag`).
+CHART_KEYS: dict[str, set[str]] = {
+    "istio-base": set(),
+    "istiod": {
+        "profile",
+        "global.hub",
+        "global.tag",
+        "global.platform",
+        "global.proxy.resources",
+        "global.waypoint.resources",
+        "autoscaleEnabled",
+        "replicaCount",
+        "resources",
+    },
+    "istio-cni": {"profile", "global.hub", "global.tag", "global.platform", "resources"},
+    "ztunnel": {"profile", "global.hub", "global.tag", "global.platform", "resources"},
+}
+# Keys whose value is a whole Kubernetes object (requests/limits), not further chart keys.
+OPAQUE = ("resources",)
+
+
+def value_keys(values: dict, prefix: str = "") -> set[str]:
+    keys: set[str] = set()
+    for key, value in values.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value and not path.endswith(OPAQUE):
+            keys |= value_keys(value, path + ".")
+        else:
+            keys.add(path)
+    return keys
+
+
+@pytest.mark.parametrize("stack_overrides", [{}, {"istioVersion": "1.31.1", "gatewayApiVersion": "v1.6.1"}])
+@pytest.mark.parametrize("release", RELEASES)
+def test_each_chart_gets_only_keys_it_reads(run: Evaluate, release: str, stack_overrides: dict) -> None:
+    evaluation = run(stack_overrides)
+    given = value_keys(evaluation.named(release).inputs["values"])
+    assert given <= CHART_KEYS[release], (
+        f"{release} is given keys its chart does not read: {given - CHART_KEYS[release]}"
+    )

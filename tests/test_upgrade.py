@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import date
 
@@ -297,7 +298,7 @@ def test_the_recorded_graph_orders_each_homelab_step_through_a_supported_pair(ru
     middle = Pair(old.istio, new.gateway_api) if crds_first else Pair(new.istio, old.gateway_api)
     assert middle.supported, f"step {step} passes through {middle}"
     assert istiod_first is crds_wait_for_istiod(new)
-    for earlier, later in zip(RELEASES, RELEASES[1:], strict=False):
+    for earlier, later in itertools.pairwise(RELEASES):
         assert must_precede(evaluation, earlier, later)
 
 
