@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from components.upgrade import Pair, live_check_environment
 from tests.test_scripts import Reply, Stubs
-from tests.test_scripts import stubs as stubs_fixture  # noqa: F401  (registers the `stubs` fixture)
 
 SCRIPT = "check-upgrade.sh"
 CRD_QUERY = "get crd gateways.gateway.networking.k8s.io"
@@ -39,6 +41,14 @@ def target(
         "KUBE_CONTEXT": "homelab",
         **live_check_environment(Pair(istio, gateway_api)),
     }
+
+
+@pytest.fixture
+def stubs(tmp_path: Path) -> Iterator[Stubs]:
+    """Stub kubectl/istioctl (tests/test_scripts.py); a call no reply matches fails the test."""
+    stub_clis = Stubs(tmp_path)
+    yield stub_clis
+    assert stub_clis.unexpected_calls() == []
 
 
 # The homelab's last step: 1.30.5 with v1.5.1 -> 1.31.1 with v1.6.1 (CRDs after istiod).
