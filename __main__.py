@@ -93,7 +93,8 @@ meshed = {
             mesh_mtls_mode=settings.mtls_mode,
             routed=namespace.name in routed_namespaces,
             kube_context=settings.kube_context,
-            mesh=[istio.istiod, *dataplane],
+            # Waypoints are Gateway API objects: with the CRDs after istiod, they must wait for the CRDs too.
+            mesh=[istio.istiod, *dataplane, *([gateway_api] if gateway_api else [])],
         ),
         opts=on_cluster,
     )

@@ -302,6 +302,17 @@ def test_the_recorded_graph_orders_each_homelab_step_through_a_supported_pair(ru
         assert must_precede(evaluation, earlier, later)
 
 
+def test_waypoints_wait_for_crds_that_change_after_istiod(run: Evaluate) -> None:
+    evaluation = run(stack="dev")
+
+    assert must_precede(evaluation, "istiod", CRDS)
+    waypoints = [r.name for r in evaluation.registrations.values() if r.inputs.get("kind") == "Gateway"]
+    waypoints = [name for name in waypoints if name != "ingress-gateway"]
+    assert waypoints, "the dev stack has a waypoint"
+    for waypoint in waypoints:
+        assert must_precede(evaluation, CRDS, waypoint)
+
+
 def test_external_crds_are_not_registered_and_the_live_check_is_told(run: Evaluate) -> None:
     evaluation = run({"gatewayApiCrds": "external"})
 
