@@ -202,3 +202,36 @@ def test_every_input_is_required(stubs: Stubs) -> None:
     assert result.status != 0
     assert "CRDS_AFTER_ISTIOD is required" in result.stderr
     assert result.calls["kubectl"] == []
+
+
+# Kubernetes ranges as Istio states them (istio.io supported-releases data; 1.31: its release announcement).
+KUBERNETES_RANGES = {
+    (1, 28, 10): (30, 34),
+    (1, 29, 9): (31, 35),
+    (1, 30, 5): (32, 36),
+    (1, 31, 1): (32, 36),
+}
+GATEWAY_API_FOR = {(1, 28, 10): (1, 4, 1), (1, 29, 9): (1, 4, 1), (1, 30, 5): (1, 5, 1), (1, 31, 1): (1, 6, 1)}
+
+
+@pytest.mark.parametrize("istio", KUBERNETES_RANGES, ids=lambda istio: ".".join(map(str, istio)))
+def test_every_minor_accepts_both_ends_of_its_kubernetes_range_and_refuses_beyond(
+    tmp_path: Path, istio: tuple[int, int, int]
+) -> None:
+    lowest, highest = KUBERNETES_RANGES[istio]
+    gateway_api = GATEWAY_API_FOR[istio]
+    environment = target(istio, gateway_api, "v" + ".".join(map(str, gateway_api)))
+    for minor, allowed in ((lowest - 1, False), (lowest, True), (highest, True), (highest + 1, False)):
+        (tmp_path / f"k8s-{minor}").mkdir()
+        stub_clis = Stubs(tmp_path / f"k8s-{minor}")
+        stub_clis.add(
+            "kubectl",
+            server(f"v1.{minor}.3"),
+            Reply(ISTIOD_QUERY, stderr=NOT_FOUND_ISTIOD, status=1),
+            Reply(CRD_QUERY, stderr=NOT_FOUND_CRD, status=1),
+        )
+
+        result = stub_clis.run(SCRIPT, **environment)
+
+        assert (result.status == 0) is allowed, f"Kubernetes 1.{minor}: {result.stderr}"
+        assert stub_clis.unexpected_calls() == []
