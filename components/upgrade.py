@@ -1,7 +1,9 @@
 """The upgrade guard's decision: may this stack move from the versions it deployed to the configured ones?
 
-Pure functions of the old pair, the new pair and (at `pulumi up`) facts read from the cluster, so that the
-table tests, the dynamic provider's `check()` and the README's upgrade path all rest on the same code.
+Pure functions of the recorded pair, the configured pair and a date, so that the table tests, the
+dynamic provider's `check()` (components/version_record.py) and the README's upgrade path rest on the same
+code. What only the cluster knows is checked at `pulumi up` by scripts/check-upgrade.sh, whose inputs come
+from the same table (`live_check_environment`).
 
 Order within one `pulumi up`: istio-base -> istiod -> istio-cni -> ztunnel always. The Gateway API CRDs
 change either before istiod or after it, chosen from the target pair alone (`crds_wait_for_istiod`), so
@@ -93,10 +95,10 @@ def end_of_life_warning(pair: Pair, today: date) -> str | None:
 def decide(old: Pair | None, new: Pair, today: date, previous: Pair | None = None) -> Decision:
     """Whether a stack that deployed `old` (None: nothing yet) may deploy `new`.
 
-    `previous` is the pair the stack ran before `old`: going back to it rolls back the last step, allowed
-    when the intermediate pair of that move is supported too. `today` only decides the end-of-life warning.
-    What the cluster itself runs is checked at `pulumi up` by scripts/check-upgrade.sh, fed from
-    `live_check_environment`.
+    `previous` is the pair the stack ran before `old`: going back to it rolls back the last step. When that
+    move's intermediate pair is unsupported, it is allowed with a warning: it works only if the failed step
+    never changed the CRDs, which the live check at `pulumi up` verifies. `today` only decides the
+    end-of-life warning.
     """
     warnings = [warning for warning in (end_of_life_warning(new, today),) if warning]
     refusal = _refusal(old, new, previous, warnings)

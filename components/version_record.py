@@ -2,8 +2,10 @@
 
 A Pulumi dynamic resource. Its provider's `check()` sees the recorded versions (olds) beside the configured
 ones (news) in `pulumi preview` as well as `pulumi up`, without a cluster, and refuses a move the guard's
-decision rejects. The provider is serialised into the state with dill, so it stays a small class whose
-methods call the pure decision in `components.upgrade` (stdlib only) and hold no other state.
+decision rejects. The SDK serialises the provider into the state with dill, which records a class from an
+importable module by reference (module and class name, 69 bytes here): the provider process, started in
+the project directory (pulumi/pulumi#5455, #7960), imports this module again. So it stays small, without
+side effects at import, and its methods only call the pure decision in `components.upgrade`.
 """
 
 from __future__ import annotations
