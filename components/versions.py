@@ -51,17 +51,19 @@ class MinorSupport:
 SUPPORT: dict[Minor, MinorSupport] = {
     row.istio: row
     for row in (
-        # Kubernetes: istio.io data/compatibility/supportStatus.yml ("1.28": 1.30-1.34). End of life:
+        # Kubernetes: istio.io data/compatibility/supportStatus.yml, the supported-releases page ("1.28":
+        # 1.30-1.34); news/releases/1.28.x/announcing-1.28 said 1.29-1.35, the narrower range wins. End of life:
         # istio.io:news/support/announcing-1.28-eol-final (published 2026-07-01). Gateway API v1.4 only: built
         # against v1.4.0/v1.4.1 (istio@1.28.2:go.mod, istio@1.28.10:go.mod); with v1.5+ CRDs istiod never
         # becomes Ready (istio/istio#59443). Newest patch: tag 1.28.10.
         MinorSupport((1, 28), ((1, 30), (1, 34)), ((1, 4), (1, 4)), date(2026, 7, 1), (1, 28, 10), (1, 4, 1)),
-        # Kubernetes: supportStatus.yml ("1.29": 1.31-1.35). End of life: istio.io:news/support/announcing-1.29-eol
-        # ("support for 1.29 will end on the 12th of October, 2026"). Gateway API v1.4 only: istio@1.29.6:go.mod
+        # Kubernetes: supportStatus.yml and announcing-1.29 ("1.31 to 1.35"). End of life:
+        # istio.io:news/support/announcing-1.29-eol ("support for 1.29 will end on the 12th of October, 2026";
+        # the 1.29.9 notes say 15 October: the announced date is kept). Gateway API v1.4 only: istio@1.29.6:go.mod
         # pins v1.4.1 and istio/istio#59443 covers 1.29. Newest patch 1.29.9, the last 1.29 release
         # (istio.io:news/releases/1.29.x/announcing-1.29.9).
         MinorSupport((1, 29), ((1, 31), (1, 35)), ((1, 4), (1, 4)), date(2026, 10, 12), (1, 29, 9), (1, 4, 1)),
-        # Kubernetes: supportStatus.yml ("1.30": 1.32-1.36). Gateway API: built against v1.5.1
+        # Kubernetes: supportStatus.yml and announcing-1.30 ("1.32 to 1.36"). Gateway API: built against v1.5.1
         # (istio@1.30.3:go.mod); v1.4 runs with TLSRoute ignored (istio@1.30.3:
         # pkg/config/schema/gatewayapi/minimumversions.go, tlsroutes >= 1.5). Not v1.6: istiod 1.30 watches
         # TCPRoute at v1alpha2 (istio@1.30.3:pkg/config/schema/gvr/resources.gen.go), which the v1.6 standard
