@@ -13,8 +13,7 @@ from components.mesh_namespace import MeshedNamespace, MeshedNamespaceArgs
 from components.metallb import MetalLB, MetalLBArgs
 from components.routes import HttpRoutes, HttpRoutesArgs
 from components.settings import load_settings
-from components.upgrade import crds_wait_for_istiod
-from components.upgrade_guard import UpgradeGuard, UpgradeGuardArgs, target_pair
+from components.upgrade_guard import UpgradeGuard, UpgradeGuardArgs
 from components.verification import MeshVerification, MeshVerificationArgs
 
 # Pulumi keeps every resource and its pending outputs alive for the whole run; with the default
@@ -52,7 +51,7 @@ guard = UpgradeGuard(
     opts=on_cluster,
 )
 # The CRDs change before istiod unless the previous Istio minor cannot run them (components/upgrade.py).
-crds_after_istiod = crds_wait_for_istiod(target_pair(settings.istio_version, settings.gateway_api_version))
+crds_after_istiod = guard.crds_after_istiod
 managed_crds = settings.gateway_api_crds == "managed"
 
 

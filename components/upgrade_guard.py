@@ -9,7 +9,7 @@ import pulumi
 import pulumi_command as command
 
 from .scripts import BASH, kube_environment, script
-from .upgrade import Pair, decide, live_check_environment
+from .upgrade import Pair, crds_wait_for_istiod, decide, live_check_environment
 from .version_record import VersionRecord
 from .versions import parse_version
 
@@ -43,6 +43,8 @@ class UpgradeGuard(pulumi.ComponentResource):
     def __init__(self, name: str, args: UpgradeGuardArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("homelab-mesh:upgrade:UpgradeGuard", name, None, opts)
         target = target_pair(args.istio_version, args.gateway_api_version)
+        # The order the program gives the CRDs and istiod, from the target pair alone (components/upgrade.py).
+        self.crds_after_istiod = crds_wait_for_istiod(target)
         for warning in decide(None, target, args.today).warnings:
             pulumi.log.warn(warning, resource=self)
         self.record = VersionRecord(
