@@ -1,6 +1,7 @@
 """homelab-mesh: MetalLB, Gateway API, Istio ambient and a TLS front door, from one stack file."""
 
 import gc
+from datetime import date
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -15,6 +16,7 @@ from components.mesh_namespace import MeshedNamespace, MeshedNamespaceArgs
 from components.metallb import MetalLB, MetalLBArgs
 from components.routes import HttpRoutes, HttpRoutesArgs
 from components.settings import load_settings
+from components.upgrade_guard import UpgradeGuard, UpgradeGuardArgs
 from components.verification import MeshVerification, MeshVerificationArgs
 
 # Pulumi keeps every resource and its pending outputs alive for the whole run; with the default
@@ -42,7 +44,30 @@ if settings.metallb is not None:
         opts=on_cluster,
     )
 
-gateway_api = GatewayApiCrds("gateway-api", GatewayApiCrdsArgs(settings.gateway_api_version), opts=on_cluster)
+# Nothing changes an Istio or Gateway API version before the guard agrees (README, Upgrading).
+guard = UpgradeGuard(
+    "upgrade-guard",
+    UpgradeGuardArgs(
+        istio_version=settings.istio_version,
+        gateway_api_version=settings.gateway_api_version,
+        gateway_api_crds=settings.gateway_api_crds,
+        kube_context=settings.kube_context,
+        today=date.today(),
+    ),
+    opts=on_cluster,
+)
+# The CRDs change before istiod unless the previous Istio minor cannot run them (components/upgrade.py).
+crds_after_istiod = guard.crds_after_istiod
+managed_crds = settings.gateway_api_crds == "managed"
+
+
+def gateway_api_crds(*waits_for: pulumi.Resource) -> GatewayApiCrds:
+    return GatewayApiCrds(
+        "gateway-api", GatewayApiCrdsArgs(settings.gateway_api_version, [guard, *waits_for]), opts=on_cluster
+    )
+
+
+gateway_api = gateway_api_crds() if managed_crds and not crds_after_istiod else None
 
 istio = IstioAmbient(
     "istio",
@@ -54,10 +79,13 @@ istio = IstioAmbient(
         resources=settings.resources,
         mtls_mode=settings.mtls_mode,
         helm_timeout_seconds=settings.helm_timeout_seconds,
+        guard=guard,
         gateway_api_crds=gateway_api,
     ),
     opts=on_cluster,
 )
+if managed_crds and crds_after_istiod:
+    gateway_api = gateway_api_crds(istio.istiod)
 # Enrolled pods need every node agent running: redirection (istio-cni) and the proxy (ztunnel).
 dataplane = [istio.releases["istio-cni"], istio.releases["ztunnel"]]
 
@@ -70,7 +98,8 @@ meshed = {
             mesh_mtls_mode=settings.mtls_mode,
             routed=namespace.name in routed_namespaces,
             kube_context=settings.kube_context,
-            mesh=[istio.istiod, *dataplane],
+            # Waypoints are Gateway API objects: with the CRDs after istiod, they must wait for the CRDs too.
+            mesh=[istio.istiod, *dataplane, *([gateway_api] if gateway_api else [])],
         ),
         opts=on_cluster,
     )
@@ -111,7 +140,7 @@ if settings.gateway_hostnames:
             address=settings.gateway_address,
             tls=settings.tls,
             stack=settings.stack,
-            depends_on=[istio.istiod, gateway_api, *([metallb] if metallb else [])],
+            depends_on=[istio.istiod, *([gateway_api] if gateway_api else []), *([metallb] if metallb else [])],
             cert_manager=[cert_manager] if cert_manager else [],
         ),
         opts=on_cluster,

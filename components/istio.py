@@ -15,7 +15,8 @@ from .policy import peer_authentication_spec
 from .resources import ResourceProfile
 
 # (release name, chart) in install order: ztunnel is Ready only once istiod serves xDS and the CNI agent
-# runs on the node (istio/ztunnel#156, #1674); istiod needs the Gateway API CRDs at start-up.
+# runs on the node (istio/ztunnel#156, #1674). The Gateway API CRDs go before istiod or after it, as the
+# upgrade guard's compatibility table needs (components/upgrade.py, crds_wait_for_istiod).
 RELEASES: tuple[tuple[str, str], ...] = (
     ("istio-base", "base"),
     ("istiod", "istiod"),
@@ -33,19 +34,25 @@ class IstioAmbientArgs:
     resources: Mapping[str, ResourceProfile]
     mtls_mode: str
     helm_timeout_seconds: int
-    gateway_api_crds: pulumi.Resource
+    # Every release waits for the upgrade guard: nothing changes version before it has agreed.
+    guard: pulumi.Resource
+    # The CRDs when istiod must start after them; None when they change after istiod or are external.
+    gateway_api_crds: pulumi.Resource | None
 
 
 def chart_values(
     version: str, hub: str, platform: str, resources: Mapping[str, ResourceProfile]
 ) -> dict[str, dict[str, Any]]:
-    """Helm values per release. Values are passed flat (never under _internal_defaults_do_not_set)."""
-    # Image hub/tag and platform go through `global` in every chart so the four stay in lockstep.
+    """Helm values per release, each chart given only keys it reads (CHART_KEYS in tests/test_istio.py lists
+    them with their source). Values are passed flat (never under _internal_defaults_do_not_set)."""
+    # Image hub/tag and platform go through `global` in the three charts that run images, in lockstep.
     shared_global: dict[str, Any] = {"hub": hub, "tag": version}
     if platform != "none":
         shared_global["platform"] = platform
     return {
-        "istio-base": {"global": dict(shared_global)},
+        # The base chart (CRDs, webhook, RBAC) runs no image: it reads neither global.hub nor global.tag, and
+        # the platform overlays only set cni.* keys it does not read (istio@release-1.31:manifests/charts/base).
+        "istio-base": {},
         "istiod": {
             "profile": "ambient",
             "global": {
@@ -77,9 +84,9 @@ class IstioAmbient(pulumi.ComponentResource):
         self.releases = {}
         previous: pulumi.Resource = self.namespace
         for release_name, chart in RELEASES:
-            depends_on = [previous]
-            if release_name == "istiod":
-                # istiod reads the Gateway API CRDs at start-up and creates its GatewayClasses.
+            depends_on = [previous, args.guard]
+            if release_name == "istiod" and args.gateway_api_crds is not None:
+                # The previous Istio minor runs the new CRDs too, so they change first (the documented order).
                 depends_on.append(args.gateway_api_crds)
             self.releases[release_name] = k8s.helm.v3.Release(
                 release_name,

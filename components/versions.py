@@ -1,12 +1,23 @@
-"""Pinned versions, chart locations and the Istio <-> Gateway API compatibility table."""
+"""Pinned versions, chart locations and the compatibility table of the Istio minors this program can run.
+
+Sources are named per fact; `istio@<ref>:<path>` is a file in github.com/istio/istio at that tag or branch,
+`istio.io:<path>` a page in github.com/istio/istio.io (`content/en/...`), `gateway-api@<tag>:<path>` a file
+in github.com/kubernetes-sigs/gateway-api.
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import date
 
-DEFAULT_ISTIO_VERSION = "1.28.2"
-DEFAULT_GATEWAY_API_VERSION = "v1.4.1"
-DEFAULT_METALLB_VERSION = "0.15.3"
+# Newest 1.31 patch: istio.io:news/releases/1.31.x/announcing-1.31.1 (published 2026-09-21); no 1.31.2 was
+# published by 2026-11. Istio 1.31 is built against Gateway API v1.6 (istio@release-1.31:go.mod).
+DEFAULT_ISTIO_VERSION = "1.31.1"
+DEFAULT_GATEWAY_API_VERSION = "v1.6.1"
+# metallb/metallb tag metallb-chart-0.16.1: charts/metallb/values.yaml still has speaker.frr.enabled and
+# frrk8s.enabled (the latter now defaults to true), the two keys components/metallb.py sets.
+DEFAULT_METALLB_VERSION = "0.16.1"
 
 # The storage.googleapis.com / gcr.io locations are retired in December 2026 (istio/istio#61467).
 DEFAULT_ISTIO_CHART_REPOSITORY = "https://blob.istio.io/istio-release/charts"
@@ -20,14 +31,51 @@ GATEWAY_API_STANDARD_INSTALL_URL = (
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 
 Version = tuple[int, int, int]
+Minor = tuple[int, int]
 
-# Gateway API releases each Istio minor can run: [lowest, first-unsupported).
-# Istio <= 1.29 never becomes Ready once Gateway API >= 1.5 CRDs are installed (istio/istio#59443);
-# Istio 1.30 is built against 1.5 and needs it (istio/istio.io#17394).
-GATEWAY_API_SUPPORT: dict[tuple[int, int], tuple[Version, Version]] = {
-    (1, 28): ((1, 4, 0), (1, 5, 0)),
-    (1, 29): ((1, 4, 0), (1, 5, 0)),
-    (1, 30): ((1, 5, 0), (1, 7, 0)),
+
+@dataclass(frozen=True)
+class MinorSupport:
+    """What one Istio minor runs with. Ranges are inclusive, by minor."""
+
+    istio: Minor
+    kubernetes: tuple[Minor, Minor]
+    gateway_api: tuple[Minor, Minor]
+    # None while the minor is supported and upstream has not announced the date.
+    end_of_life: date | None
+    # The patch and Gateway API release an upgrade path lands on for this minor.
+    newest_patch: Version
+    recommended_gateway_api: Version
+
+
+SUPPORT: dict[Minor, MinorSupport] = {
+    row.istio: row
+    for row in (
+        # Kubernetes: istio.io data/compatibility/supportStatus.yml, the supported-releases page ("1.28":
+        # 1.30-1.34); news/releases/1.28.x/announcing-1.28 said 1.29-1.35, the narrower range wins. End of life:
+        # istio.io:news/support/announcing-1.28-eol-final (published 2026-07-01). Gateway API v1.4 only: built
+        # against v1.4.0/v1.4.1 (istio@1.28.2:go.mod, istio@1.28.10:go.mod); with v1.5+ CRDs istiod never
+        # becomes Ready (istio/istio#59443). Newest patch: tag 1.28.10.
+        MinorSupport((1, 28), ((1, 30), (1, 34)), ((1, 4), (1, 4)), date(2026, 7, 1), (1, 28, 10), (1, 4, 1)),
+        # Kubernetes: supportStatus.yml and announcing-1.29 ("1.31 to 1.35"). End of life:
+        # istio.io:news/support/announcing-1.29-eol ("support for 1.29 will end on the 12th of October, 2026";
+        # the 1.29.9 notes say 15 October: the announced date is kept). Gateway API v1.4 only: istio@1.29.6:go.mod
+        # pins v1.4.1 and istio/istio#59443 covers 1.29. Newest patch 1.29.9, the last 1.29 release
+        # (istio.io:news/releases/1.29.x/announcing-1.29.9).
+        MinorSupport((1, 29), ((1, 31), (1, 35)), ((1, 4), (1, 4)), date(2026, 10, 12), (1, 29, 9), (1, 4, 1)),
+        # Kubernetes: supportStatus.yml and announcing-1.30 ("1.32 to 1.36"). Gateway API: built against v1.5.1
+        # (istio@1.30.3:go.mod); v1.4 runs with TLSRoute ignored (istio@1.30.3:
+        # pkg/config/schema/gatewayapi/minimumversions.go, tlsroutes >= 1.5). Not v1.6: istiod 1.30 watches
+        # TCPRoute at v1alpha2 (istio@1.30.3:pkg/config/schema/gvr/resources.gen.go), which the v1.6 standard
+        # CRDs no longer serve (gateway-api@v1.6.1:config/crd/standard/gateway.networking.k8s.io_tcproutes.yaml),
+        # the failure of istio/istio#59443. Newest patch: istio.io:news/releases/1.30.x/announcing-1.30.5.
+        MinorSupport((1, 30), ((1, 32), (1, 36)), ((1, 4), (1, 5)), None, (1, 30, 5), (1, 5, 1)),
+        # Kubernetes: istio.io:news/releases/1.31.x/announcing-1.31 ("supported on Kubernetes versions 1.32 to
+        # 1.36"). Gateway API: built against v1.6.0 (istio@release-1.31:go.mod); with v1.5 CRDs it runs and
+        # ignores only TCPRoute, which v1.5's standard channel does not ship (istio@release-1.31:
+        # pkg/config/schema/gatewayapi/minimumversions.go, tcproutes >= 1.6). Newest patch: announcing-1.31.1.
+        MinorSupport((1, 31), ((1, 32), (1, 36)), ((1, 5), (1, 6)), None, (1, 31, 1), (1, 6, 1)),
+    )
 }
 
 
@@ -40,26 +88,37 @@ def parse_version(text: str) -> Version | None:
     return major, minor, patch
 
 
-def format_version(version: Version) -> str:
+def format_version(version: Version | Minor) -> str:
     return ".".join(str(part) for part in version)
+
+
+def known_minors() -> str:
+    return ", ".join(format_version(minor) for minor in sorted(SUPPORT))
+
+
+def runs_with(istio: Version | Minor, gateway_api: Version) -> bool:
+    """Whether this Istio minor runs with these Gateway API CRDs (False for a minor outside the table)."""
+    row = SUPPORT.get(istio[:2])  # type: ignore[call-overload]
+    if row is None:
+        return False
+    lowest, highest = row.gateway_api
+    return lowest <= gateway_api[:2] <= highest
 
 
 def gateway_api_incompatibility(istio: Version, gateway_api: Version) -> str | None:
     """Why this Istio release cannot run with these Gateway API CRDs, or None when it can."""
-    supported = GATEWAY_API_SUPPORT.get(istio[:2])
-    if supported is None:
-        known = ", ".join(f"{major}.{minor}" for major, minor in sorted(GATEWAY_API_SUPPORT))
+    row = SUPPORT.get(istio[:2])
+    if row is None:
         return (
-            f"Istio {istio[0]}.{istio[1]} is not in the compatibility table "
-            f"(known minors: {known}); add it to components/versions.py once its Gateway API range is known"
+            f"Istio {istio[0]}.{istio[1]} is not in the compatibility table (known minors: {known_minors()}); "
+            "add it to components/versions.py once its Kubernetes and Gateway API ranges are known"
         )
-    lowest, first_unsupported = supported
-    if lowest <= gateway_api < first_unsupported:
+    if runs_with(istio, gateway_api):
         return None
+    lowest, highest = row.gateway_api
     return (
-        f"Istio {format_version(istio)} runs with Gateway API v{format_version(lowest)} up to, "
-        f"not including, v{format_version(first_unsupported)}; "
-        f"v{format_version(gateway_api)} is outside that range (istio/istio#59443)"
+        f"Istio {format_version(istio)} runs with Gateway API v{format_version(lowest)}.x to "
+        f"v{format_version(highest)}.x; v{format_version(gateway_api)} is outside that range"
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from components.settings import ConfigError  # noqa: E402
+from tests.stubs import SHELLS, Stubs  # noqa: E402
 from tools.mock_engine import Evaluation, evaluate  # noqa: E402
 
 Evaluate = Callable[..., Evaluation]
@@ -70,3 +71,12 @@ def config_error() -> Callable[..., ConfigError]:
         return caught.value
 
     return _config_error
+
+
+@pytest.fixture(params=list(SHELLS))
+def stubs(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stubs]:
+    """Stub CLIs for a script test, which runs once under each shell the scripts must work in."""
+    stub_clis = Stubs(tmp_path, SHELLS[request.param])
+    yield stub_clis
+    # A call no reply matches would answer nothing, which some scripts would read as "all is well".
+    assert stub_clis.unexpected_calls() == []

@@ -70,13 +70,27 @@ CASES: dict[str, Bad] = {
     "istio-version-not-semver": Bad({"istioVersion": "1.28"}, "istioVersion", "not a pinned release version"),
     "istio-version-v-prefixed": Bad({"istioVersion": "v1.28.2"}, "istioVersion", "not a pinned release version"),
     "istio-version-latest": Bad({"istioVersion": "latest"}, "istioVersion", "not a pinned release version"),
-    "istio-version-unknown-minor": Bad({"istioVersion": "1.31.0"}, "istioVersion", "not in the compatibility table"),
+    "istio-version-unknown-newer-minor": Bad(
+        {"istioVersion": "1.32.0"}, "istioVersion", "Istio 1.32 is not in the compatibility table"
+    ),
+    "istio-version-unknown-older-minor": Bad(
+        {"istioVersion": "1.27.5"}, "istioVersion", "Istio 1.27 is not in the compatibility table"
+    ),
+    "gateway-api-1.4-with-istio-1.31": Bad(
+        {"istioVersion": "1.31.1", "gatewayApiVersion": "v1.4.1"}, "gatewayApiVersion", "v1.5.x to v1.6.x"
+    ),
+    "gateway-api-1.6-with-istio-1.30": Bad(
+        {"istioVersion": "1.30.5", "gatewayApiVersion": "v1.6.1"}, "gatewayApiVersion", "v1.4.x to v1.5.x"
+    ),
+    "gateway-api-crds-unknown-mode": Bad(
+        {"gatewayApiCrds": "traefik"}, "gatewayApiCrds", "not one of managed, external"
+    ),
     "gateway-api-version-without-v": Bad(
         {"gatewayApiVersion": "1.4.1"}, "gatewayApiVersion", "not a pinned release version such as v1.2.3"
     ),
-    "gateway-api-1.5-with-istio-1.28": Bad({"gatewayApiVersion": "v1.5.0"}, "gatewayApiVersion", "outside that range"),
+    "gateway-api-1.5-with-istio-1.28": Bad({"gatewayApiVersion": "v1.5.0"}, "gatewayApiVersion", "v1.4.x to v1.4.x"),
     "gateway-api-too-old-for-istio-1.28": Bad(
-        {"gatewayApiVersion": "v1.3.0"}, "gatewayApiVersion", "outside that range"
+        {"gatewayApiVersion": "v1.3.0"}, "gatewayApiVersion", "is outside that range"
     ),
     "metallb-version-v-prefixed": Bad({"metallbVersion": "v0.15.3"}, "metallbVersion", "not a pinned chart version"),
     "istio-chart-repository-plain-http": Bad(

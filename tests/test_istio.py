@@ -9,6 +9,8 @@ from tests.conftest import Evaluate
 from tools.mock_engine import Evaluation
 
 RELEASES = {"istio-base": "base", "istiod": "istiod", "istio-cni": "cni", "ztunnel": "ztunnel"}
+# The charts that run an image; the base chart installs CRDs, the webhook and RBAC only.
+IMAGE_CHARTS = ("istiod", "istio-cni", "ztunnel")
 
 
 @pytest.mark.parametrize(("release", "chart"), RELEASES.items())
@@ -22,11 +24,15 @@ def test_release_is_pinned_and_named(homelab: Evaluation, release: str, chart: s
     assert inputs.get("skipAwait") in (None, False), "Helm must wait for readiness"
 
 
-def test_releases_are_chained_in_documented_order(homelab: Evaluation) -> None:
-    assert homelab.dependency_names("istio-base") == {"istio-system"}
-    assert homelab.dependency_names("istiod") == {"istio-base", "gateway-api-standard-crds"}
-    assert homelab.dependency_names("istio-cni") == {"istiod"}
-    assert homelab.dependency_names("ztunnel") == {"istio-cni"}
+GUARD = {"deployed-versions", "upgrade-live-check"}
+
+
+def test_releases_are_chained_in_documented_order_behind_the_guard(homelab: Evaluation) -> None:
+    assert homelab.dependency_names("istio-base") == {"istio-system", *GUARD}
+    # Istio 1.28 with Gateway API v1.4: the previous minor runs these CRDs too, so they go first.
+    assert homelab.dependency_names("istiod") == {"istio-base", "gateway-api-standard-crds", *GUARD}
+    assert homelab.dependency_names("istio-cni") == {"istiod", *GUARD}
+    assert homelab.dependency_names("ztunnel") == {"istio-cni", *GUARD}
 
 
 def test_only_the_crd_owner_is_protected(homelab: Evaluation) -> None:
@@ -55,7 +61,7 @@ def test_helm_waits_longer_than_default_and_pulumi_waits_longer_than_helm(homela
         assert int(registration.custom_timeouts["create"].rstrip("s")) > 900
 
 
-def test_ambient_profile_and_platform_in_every_chart_that_reads_them(homelab: Evaluation) -> None:
+def test_ambient_profile_and_platform_in_every_chart_that_runs_an_image(homelab: Evaluation) -> None:
     for release in ("istiod", "istio-cni", "ztunnel"):
         values = homelab.named(release).inputs["values"]
         assert values["profile"] == "ambient"
@@ -67,15 +73,16 @@ def test_image_hub_and_tag_are_in_lockstep(run: Evaluate) -> None:
     evaluation = run({"istioVersion": "1.28.10", "istioHub": "registry.lan/istio"})
     images = {
         (values["global"]["hub"], values["global"]["tag"])
-        for values in (evaluation.named(release).inputs["values"] for release in RELEASES)
+        for values in (evaluation.named(release).inputs["values"] for release in IMAGE_CHARTS)
     }
     assert images == {("registry.lan/istio", "1.28.10")}
+    assert evaluation.named("istio-base").inputs["values"] == {}
     assert {evaluation.named(release).inputs["version"] for release in RELEASES} == {"1.28.10"}
 
 
 def test_platform_none_sets_no_platform(run: Evaluate) -> None:
     evaluation = run({"platform": "none"})
-    assert all("platform" not in evaluation.named(r).inputs["values"]["global"] for r in RELEASES)
+    assert all("platform" not in evaluation.named(r).inputs["values"]["global"] for r in IMAGE_CHARTS)
 
 
 SEED_USAGE = {"istiod": ("6m", "35Mi"), "istio-cni": ("1m", "15Mi"), "ztunnel": ("2m", "2Mi")}
@@ -124,3 +131,50 @@ def test_mesh_wide_strict_mtls_waits_for_istiod(homelab: Evaluation) -> None:
 def test_permissive_mesh(run: Evaluate) -> None:
     evaluation = run({"mtlsMode": "PERMISSIVE"})
     assert evaluation.named("mesh-peer-authentication").inputs["spec"]["mtls"]["mode"] == "PERMISSIVE"
+
+
+# Every values key the program may give each chart, checked in the chart sources at the minors it installs
+# (istio/istio at 1.28.2 and release-1.31, manifests/charts/<chart>): `values.yaml` under
+# _internal_defaults_do_not_set, or read by templates/zzz_profile.yaml (`profile`, `global.platform`; ztunnel
+# also flattens `global.*` onto its top level there, so its `hub`/`tag` come from `global.hub`/`global.tag`).
+CHART_KEYS: dict[str, set[str]] = {
+    "istio-base": set(),
+    "istiod": {
+        "profile",
+        "global.hub",
+        "global.tag",
+        "global.platform",
+        "global.proxy.resources",
+        "global.waypoint.resources",
+        "autoscaleEnabled",
+        "replicaCount",
+        "resources",
+    },
+    "istio-cni": {"profile", "global.hub", "global.tag", "global.platform", "resources"},
+    "ztunnel": {"profile", "global.hub", "global.tag", "global.platform", "resources"},
+}
+# Keys whose value is a whole Kubernetes object (requests/limits), not further chart keys.
+OPAQUE = ("resources",)
+
+
+def value_keys(values: dict, prefix: str = "") -> set[str]:
+    keys: set[str] = set()
+    for key, value in values.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value and not path.endswith(OPAQUE):
+            keys |= value_keys(value, path + ".")
+        else:
+            keys.add(path)
+    return keys
+
+
+@pytest.mark.parametrize(
+    "stack_overrides", [{}, {"istioVersion": "1.31.1", "gatewayApiVersion": "v1.6.1"}], ids=["1.28", "1.31"]
+)
+def test_each_chart_gets_only_keys_it_reads(run: Evaluate, stack_overrides: dict) -> None:
+    evaluation = run(stack_overrides)
+    for release in RELEASES:
+        given = value_keys(evaluation.named(release).inputs["values"])
+        assert given <= CHART_KEYS[release], (
+            f"{release} gets keys its chart does not read: {given - CHART_KEYS[release]}"
+        )

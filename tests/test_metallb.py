@@ -18,7 +18,7 @@ def test_namespace_allows_privileged_speaker(homelab: Evaluation) -> None:
 
 def test_release_is_pinned_l2_native(homelab: Evaluation) -> None:
     release = homelab.named("metallb").inputs
-    assert (release["name"], release["chart"], release["version"]) == ("metallb", "metallb", "0.15.3")
+    assert (release["name"], release["chart"], release["version"]) == ("metallb", "metallb", "0.16.1")
     assert release["namespace"] == "metallb-system"
     assert release["repositoryOpts"]["repo"] == "https://metallb.github.io/metallb"
     assert release["values"]["speaker"]["frr"]["enabled"] is False

@@ -20,115 +20,15 @@ import ssl
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from tests.stubs import SCRIPTS, SYSTEM_PATH, Reply, Stubs, required
 from tools.mock_engine import Evaluation, evaluate
-
-SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
-SYSTEM_PATH = "/usr/bin:/bin"
-
-
-def _required(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        raise RuntimeError(f"the script tests need {name} on PATH (Debian/Ubuntu: apt-get install {name})")
-    return path
-
-
-# How pulumi-command runs a script (`<shell> -c <text>`), under each shell the scripts must work in.
-SHELLS = {
-    "bash": [_required("bash"), "-c"],
-    "dash": [_required("dash"), "-c"],
-}
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What a stub answers when its arguments contain `pattern` (the first matching reply wins)."""
-
-    pattern: str
-    stdout: str = ""
-    stderr: str = ""
-    status: int = 0
-
-
-@dataclass(frozen=True)
-class Run:
-    status: int
-    stdout: str
-    stderr: str
-    calls: dict[str, list[str]]
-
-
-class Stubs:
-    """Stub executables in a temporary directory, each logging to `<name>.log`."""
-
-    def __init__(self, root: Path, shell: Sequence[str]) -> None:
-        self.bin = root / "bin"
-        self.bin.mkdir()
-        self.home = root
-        self.shell = list(shell)
-
-    def add(self, name: str, *replies: Reply) -> None:
-        """A stub answering by pattern; any other call is logged as unexpected and fails."""
-        unexpected = shlex.quote(str(self.home / "unexpected.log"))
-        cases = "".join(
-            f"  *{shlex.quote(reply.pattern)}*)\n"
-            f"    printf '%s' {shlex.quote(reply.stdout)}\n"
-            f"    printf '%s' {shlex.quote(reply.stderr)} >&2\n"
-            f"    exit {reply.status} ;;\n"
-            for reply in replies
-        )
-        fallback = f"  *)\n    printf '%s\\n' {shlex.quote(name)}\" $*\" >> {unexpected}\n    exit 97 ;;\n"
-        self.add_script(name, f'case "$*" in\n{cases}{fallback}esac\n')
-
-    def add_script(self, name: str, body: str) -> None:
-        """A stub with its own bash body, after the common preamble that logs the call."""
-        log = shlex.quote(str(self.log(name)))
-        path = self.bin / name
-        path.write_text(f"#!/bin/bash\nprintf '%s\\n' \"$*\" >> {log}\n{body}")
-        path.chmod(0o755)
-
-    def log(self, name: str) -> Path:
-        return self.home / f"{name}.log"
-
-    def unexpected_calls(self) -> list[str]:
-        log = self.home / "unexpected.log"
-        return log.read_text().splitlines() if log.exists() else []
-
-    def calls(self, name: str) -> list[str]:
-        log = self.log(name)
-        return log.read_text().splitlines() if log.exists() else []
-
-    def run(self, script: str, system_path: str = SYSTEM_PATH, timeout: float = 10, **environment: str) -> Run:
-        """Run the script's text the way pulumi-command does; `system_path=""` leaves only the stubs on PATH."""
-        path = f"{self.bin}:{system_path}" if system_path else str(self.bin)
-        env = {"PATH": path, "HOME": str(self.home), "LC_ALL": "C", **environment}
-        result = subprocess.run(
-            [*self.shell, (SCRIPTS / script).read_text()],
-            env=env,
-            cwd=self.home,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        names = [path.name for path in self.bin.iterdir()]
-        return Run(result.returncode, result.stdout, result.stderr, {name: self.calls(name) for name in names})
-
-
-@pytest.fixture(params=list(SHELLS))
-def stubs(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stubs]:
-    stubs = Stubs(tmp_path, SHELLS[request.param])
-    yield stubs
-    # A call no reply matches would answer nothing, which some scripts would read as "all is well".
-    assert stubs.unexpected_calls() == []
-
 
 # --- verify-mesh.sh ----------------------------------------------------------------------------------------
 
@@ -693,7 +593,7 @@ class Pki:
 
 
 def _openssl(*arguments: str | Path) -> None:
-    subprocess.run([_required("openssl"), *map(str, arguments)], check=True, capture_output=True, timeout=30)
+    subprocess.run([required("openssl"), *map(str, arguments)], check=True, capture_output=True, timeout=30)
 
 
 def _leaf(directory: Path, ca_key: Path, ca: Path, name: str) -> tuple[Path, Path]:
@@ -751,7 +651,7 @@ def _serve(handler: type[BaseHTTPRequestHandler], tls: ssl.SSLContext | None) ->
 @pytest.fixture
 def gateway(stubs: Stubs) -> Iterator[Callable[..., StandInGateway]]:
     # The real curl, wherever it is installed, next to the stubs.
-    (stubs.bin / "curl").symlink_to(_required("curl"))
+    (stubs.bin / "curl").symlink_to(required("curl"))
     servers: list[ThreadingHTTPServer] = []
 
     def start(
@@ -993,7 +893,7 @@ def test_front_door_fails_when_the_gateway_has_no_address(stubs: Stubs) -> None:
 
 
 def test_front_door_fails_naming_the_host_when_nothing_answers(stubs: Stubs) -> None:
-    (stubs.bin / "curl").symlink_to(_required("curl"))
+    (stubs.bin / "curl").symlink_to(required("curl"))
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         closed = str(probe.getsockname()[1])

@@ -79,6 +79,7 @@ class Settings:
     platform: Platform
     istio_version: str
     gateway_api_version: str
+    gateway_api_crds: mesh.GatewayApiCrds
     istio_chart_repository: str
     istio_hub: str
     helm_timeout_seconds: int
@@ -173,6 +174,7 @@ def parse_settings(
         platform=istio.platform,
         istio_version=istio.version,
         gateway_api_version=istio.gateway_api_version,
+        gateway_api_crds=istio.gateway_api_crds,
         istio_chart_repository=istio.chart_repository,
         istio_hub=istio_hub,
         helm_timeout_seconds=istio.helm_timeout_seconds,

@@ -18,6 +18,7 @@ SCALAR_KEYS = (
     "platform",
     "istioVersion",
     "gatewayApiVersion",
+    "gatewayApiCrds",
     "istioChartRepository",
     "istioHub",
     "helmTimeoutSeconds",
@@ -31,6 +32,7 @@ STRUCTURED_KEYS = ("namespaceOptions", "resources")
 Platform = Literal["none", "k3s", "k3d", "microk8s", "minikube"]
 PLATFORMS: tuple[str, ...] = ("none", "k3s", "k3d", "microk8s", "minikube")
 MtlsMode = Literal["STRICT", "PERMISSIVE"]
+GatewayApiCrds = Literal["managed", "external"]
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"})
 
 
@@ -85,6 +87,7 @@ class IstioSettings:
     platform: Platform
     version: str
     gateway_api_version: str
+    gateway_api_crds: GatewayApiCrds
     chart_repository: str
     hub: str
     helm_timeout_seconds: int
@@ -101,7 +104,7 @@ def read_istio(reader: Reader) -> IstioSettings:
             versions.parse_version(gateway_api_version),  # type: ignore[arg-type]
         )
         # An Istio minor missing from the compatibility table is the fault of istioVersion, not of the CRDs.
-        known_minor = istio is not None and istio[:2] in versions.GATEWAY_API_SUPPORT
+        known_minor = istio is not None and istio[:2] in versions.SUPPORT
         blamed, value = ("gatewayApiVersion", gateway_api_version) if known_minor else ("istioVersion", istio_version)
         if reason:
             reader.fail(blamed, f"{json.dumps(value)} cannot be used: {reason}")
@@ -109,6 +112,8 @@ def read_istio(reader: Reader) -> IstioSettings:
         platform=platform,
         version=istio_version,
         gateway_api_version=gateway_api_version,
+        # managed: this stack installs the CRDs; external: a distribution or another chart owns them.
+        gateway_api_crds=reader.choice("gatewayApiCrds", "managed", ("managed", "external")),
         chart_repository=read_url(reader, "istioChartRepository", versions.DEFAULT_ISTIO_CHART_REPOSITORY),
         hub=_image_hub(reader, "istioHub", versions.DEFAULT_ISTIO_HUB),
         helm_timeout_seconds=reader.integer("helmTimeoutSeconds", 900, 60, 7200),
