@@ -32,7 +32,7 @@ metallb = None
 if settings.metallb is not None:
     metallb = MetalLB(
         "lan-load-balancer",
-        MetalLBArgs(settings.metallb, settings.kube_context, settings.helm_timeout_seconds),
+        MetalLBArgs(settings.metallb, settings.kube_context, settings.helm_timeout_seconds, settings.resources),
         opts=on_cluster,
     )
 
@@ -79,6 +79,8 @@ if settings.gateway_hostnames:
             hostnames=settings.gateway_hostnames,
             routes=settings.routes,
             address=settings.gateway_address,
+            address_from_metallb=metallb is not None,
+            replicas=settings.gateway_replicas,
             tls=settings.tls,
             stack=settings.stack,
             depends_on=[istio.istiod, gateway_api, *([metallb] if metallb else [])],

@@ -47,7 +47,8 @@ def test_pool_and_advertisement_specs(run: Evaluate) -> None:
             "addressPools": [
                 {"name": "lan", "addresses": ["192.168.1.240-192.168.1.250", "fd00:10::/120"]},
                 {"name": "reserved", "addresses": ["192.168.1.200/30"], "autoAssign": False},
-            ]
+            ],
+            "gatewayAddress": None,
         }
     )
     lan = evaluation.named("address-pool-lan").inputs
@@ -64,4 +65,4 @@ def test_metallb_can_be_left_out(run: Evaluate) -> None:
     evaluation = run({"metallbEnabled": False, "addressPools": None, "gatewayAddress": None})
     assert not [name for name in evaluation.names() if "metallb" in name or "address-pool" in name]
     assert "ingress-gateway" in evaluation.names()
-    assert not evaluation.named("ingress-gateway").inputs["spec"].get("infrastructure")
+    assert "annotations" not in evaluation.named("ingress-gateway").inputs["spec"]["infrastructure"]

@@ -73,12 +73,14 @@ class Settings:
     external_namespaces: tuple[str, ...]
     gateway_hostnames: tuple[str, ...]
     gateway_address: str | None
+    gateway_replicas: int
     tls: TlsSettings
     routes: tuple[Route, ...]
     mtls_mode: MtlsMode
     verify_mesh: bool
     verify_timeout_seconds: int
     resources: Mapping[str, mesh.ResourceProfile]
+    monitoring: bool
 
 
 def configured_keys() -> set[str]:
@@ -107,7 +109,8 @@ def parse_settings(project: str, stack: str, raw: Callable[[str], str | None], p
     istio = mesh.read_istio(reader)
     metallb = network.read_metallb(reader)
     hostnames = routes.read_gateway_hostnames(reader)
-    gateway_address = network.read_gateway_address(reader, metallb)
+    gateway_address, metallb = network.read_gateway_address(reader, metallb)
+    gateway_replicas = network.read_gateway_replicas(reader)
     namespaces = mesh.read_meshed_namespaces(reader)
     meshed_names = [namespace.name for namespace in namespaces]
     external = routes.read_external_namespaces(reader, meshed_names)
@@ -117,6 +120,7 @@ def parse_settings(project: str, stack: str, raw: Callable[[str], str | None], p
     verify_mesh = reader.boolean("verifyMesh", True)
     verify_timeout = reader.integer("verifyTimeoutSeconds", 300, 30, 3600)
     resources = mesh.read_resources(reader)
+    monitoring = reader.boolean("monitoring", False)
 
     if reader.problems:
         raise ConfigError(reader.problems)
@@ -135,12 +139,14 @@ def parse_settings(project: str, stack: str, raw: Callable[[str], str | None], p
         external_namespaces=external,
         gateway_hostnames=tuple(hostnames),
         gateway_address=gateway_address,
+        gateway_replicas=gateway_replicas,
         tls=tls_settings,
         routes=route_table,
         mtls_mode=mtls_mode,
         verify_mesh=verify_mesh,
         verify_timeout_seconds=verify_timeout,
         resources=resources,
+        monitoring=monitoring,
     )
 
 
