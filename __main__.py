@@ -10,6 +10,7 @@ from components.ingress import IngressGateway, IngressGatewayArgs
 from components.istio import IstioAmbient, IstioAmbientArgs
 from components.mesh_namespace import MeshedNamespace, MeshedNamespaceArgs
 from components.metallb import MetalLB, MetalLBArgs
+from components.monitoring import Monitoring, MonitoringArgs
 from components.routes import HttpRoutes, HttpRoutesArgs
 from components.settings import load_settings
 from components.verification import MeshVerification, MeshVerificationArgs
@@ -90,6 +91,18 @@ if settings.gateway_hostnames:
     HttpRoutes(
         "routes",
         HttpRoutesArgs(routes=settings.routes, gateway=ingress.gateway, namespaces=meshed),
+        opts=on_cluster,
+    )
+
+if settings.monitoring:
+    Monitoring(
+        "monitoring",
+        MonitoringArgs(
+            kube_context=settings.kube_context,
+            metallb_version=settings.metallb.version if settings.metallb else None,
+            gateway=ingress is not None,
+            depends_on=[istio, *([metallb] if metallb else []), *([ingress] if ingress else [])],
+        ),
         opts=on_cluster,
     )
 
