@@ -134,6 +134,7 @@ class Monitoring(pulumi.ComponentResource):
         ready = [self.crds_present, *args.depends_on]
         if needs_metallb_token(args.metallb_version):
             ready.extend(self._metallb_metrics_reader(list(args.depends_on)))
+        declared = monitors(args.metallb_version, args.gateway)
         self.monitors = [
             KubernetesObject(
                 monitor.resource_name,
@@ -143,9 +144,9 @@ class Monitoring(pulumi.ComponentResource):
                 spec=monitor.spec,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=ready),
             )
-            for monitor in monitors(args.metallb_version, args.gateway)
+            for monitor in declared
         ]
-        self.register_outputs({"monitors": [monitor.resource_name for monitor in self.monitors]})
+        self.register_outputs({"monitors": [monitor.resource_name for monitor in declared]})
 
     def _metallb_metrics_reader(self, depends_on: list[pulumi.Resource]) -> list[pulumi.Resource]:
         """A service account allowed to GET /metrics, and its token for Prometheus to present to MetalLB."""
