@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from components.settings import ConfigError, parse_address_range
+from components.settings import ConfigError, Settings, parse_address_range, parse_settings
 from tests.conftest import Evaluate
-from tools.mock_engine import Evaluation
+from tools.mock_engine import Evaluation, stack_config
 
 ConfigErrorOf = Callable[..., ConfigError]
 
@@ -43,6 +43,16 @@ def assert_no_overlap(evaluation: Evaluation) -> None:
     for ((a_first, a_last), a_pool), ((b_first, b_last), b_pool) in itertools.combinations(spans, 2):
         if a_first.version == b_first.version:
             assert a_last < b_first or b_last < a_first, f"{a_pool} overlaps {b_pool}"
+
+
+def settings_with(overrides: dict[str, Any]) -> Settings:
+    """The homelab stack's settings with overrides, parsed without running the program."""
+    project, config, _ = stack_config("homelab", overrides=overrides)
+    return parse_settings(project, "homelab", config.get, config)
+
+
+def address_count(entries: list[str]) -> int:
+    return sum(int(last) - int(first) + 1 for first, last in map(parse_address_range, entries))
 
 
 def lan(*addresses: str, auto_assign: bool = True, name: str = "lan") -> dict[str, Any]:
@@ -85,13 +95,26 @@ class TestGatewayAddressPool:
             (["10.0.0.0/29", "fd00:10::/120"], "fd00:10::ff", ["10.0.0.0/29", "fd00:10::-fd00:10::fe"]),
         ],
     )
-    def test_carving(self, run: Evaluate, addresses: list[str], gateway: str, rest: list[str]) -> None:
-        evaluation = run({"addressPools": [lan(*addresses)], "gatewayAddress": gateway})
-        specs = pool_specs(evaluation)
-        assert specs["lan"]["addresses"] == rest
+    def test_carving(self, addresses: list[str], gateway: str, rest: list[str]) -> None:
+        metallb = settings_with({"addressPools": [lan(*addresses)], "gatewayAddress": gateway}).metallb
+        assert metallb is not None and metallb.gateway_pool is not None
+        (user_pool,) = metallb.pools
+        assert (user_pool.addresses, user_pool.auto_assign) == (rest, True)
         prefix = 32 if ipaddress.ip_address(gateway).version == 4 else 128
-        assert specs["ingress-gateway"] == {"addresses": [f"{gateway}/{prefix}"], "autoAssign": False}
-        assert assigning_pools(evaluation, gateway) == [("ingress-gateway", False)]
+        assert (metallb.gateway_pool.addresses, metallb.gateway_pool.auto_assign) == ([f"{gateway}/{prefix}"], False)
+        ip = ipaddress.ip_address(gateway)
+        for text in user_pool.addresses:
+            first, last = parse_address_range(text)
+            assert not (first.version == ip.version and first <= ip <= last)
+        # Nothing else is lost: the pieces plus the gateway cover exactly the original entries.
+        assert address_count(user_pool.addresses) + 1 == address_count(addresses)
+
+    def test_carved_pools_register_as_carved(self, run: Evaluate) -> None:
+        evaluation = run({"addressPools": [lan("10.0.0.0/29", "fd00:10::/120")], "gatewayAddress": "fd00:10::ff"})
+        assert pool_specs(evaluation) == {
+            "lan": {"addresses": ["10.0.0.0/29", "fd00:10::-fd00:10::fe"], "autoAssign": True},
+            "ingress-gateway": {"addresses": ["fd00:10::ff/128"], "autoAssign": False},
+        }
         assert_no_overlap(evaluation)
 
     def test_an_address_already_in_a_reserved_pool_is_left_there(self, run: Evaluate) -> None:

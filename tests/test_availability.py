@@ -11,8 +11,10 @@ from cloudcoil.models.kubernetes.core.v1 import TopologySpreadConstraint
 from cloudcoil.models.kubernetes.policy.v1 import PodDisruptionBudgetSpec
 from pydantic import BaseModel
 
+from components.ingress import options_data
 from components.resources import mebibytes, millicores
 from components.settings import ConfigError
+from components.settings.network import MAX_GATEWAY_REPLICAS
 from tests.conftest import Evaluate
 from tools.mock_engine import Evaluation
 
@@ -87,7 +89,7 @@ class TestGatewayReplicas:
         # istiod renders a PodDisruptionBudget only when its overlay key is present (`requiredOverlays`).
         assert "podDisruptionBudget" not in overlays
 
-    @pytest.mark.parametrize("replicas", [2, 3, 10])
+    @pytest.mark.parametrize("replicas", [2, MAX_GATEWAY_REPLICAS])
     def test_several_replicas_spread_over_nodes_with_a_satisfiable_budget(self, run: Evaluate, replicas: int) -> None:
         overlays = options_of(run({"gatewayReplicas": replicas}))
         deployment = overlays["deployment"]["spec"]
@@ -133,9 +135,9 @@ class TestNoDrainDeadlock:
         assert istiod_renders_pdb({"autoscaleEnabled": True, "autoscaleMin": 2}) is True
         assert istiod_renders_pdb({}) is False
 
-    @pytest.mark.parametrize("replicas", range(1, 11))
-    def test_every_gateway_budget_leaves_room_for_one_eviction(self, run: Evaluate, replicas: int) -> None:
-        overlays = options_of(run({"gatewayReplicas": replicas}))
+    @pytest.mark.parametrize("replicas", range(1, MAX_GATEWAY_REPLICAS + 1))
+    def test_every_gateway_budget_leaves_room_for_one_eviction(self, replicas: int) -> None:
+        overlays = {key: yaml.safe_load(text) for key, text in options_data(replicas).items()}
         budget = overlays.get("podDisruptionBudget")
         assert (budget is None) == (replicas == 1)
         if budget is not None:
