@@ -152,3 +152,19 @@ def test_bad_replica_counts_are_refused(config_error: Callable[..., ConfigError]
     error = config_error(overrides={"gatewayReplicas": value})
     (problem,) = error.problems
     assert problem.startswith("homelab-mesh:gatewayReplicas: must be a whole number from 1 to 10")
+
+
+@pytest.mark.parametrize(
+    ("override", "key", "reason"),
+    [
+        ({"metallbSpeaker": {"requests": {"memory": "256Mi"}}}, "resources.metallbSpeaker", "more than its limit"),
+        ({"metallbController": {"limits": {"memory": "lots"}}}, "resources.metallbController.limits.memory", "memory"),
+        ({"metallb": {"requests": {"cpu": "10m"}}}, "resources.metallb", "metallbController, metallbSpeaker"),
+    ],
+)
+def test_bad_metallb_resources_are_refused(
+    config_error: Callable[..., ConfigError], override: dict[str, Any], key: str, reason: str
+) -> None:
+    (problem,) = config_error(overrides={"resources": override}).problems
+    assert problem.startswith(f"homelab-mesh:{key}: ")
+    assert reason in problem
