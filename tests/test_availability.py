@@ -9,6 +9,7 @@ import pytest
 import yaml
 from cloudcoil.models.kubernetes.core.v1 import TopologySpreadConstraint
 from cloudcoil.models.kubernetes.policy.v1 import PodDisruptionBudgetSpec
+from cloudcoil.models.kubernetes.scheduling.v1 import PriorityClass
 from pydantic import BaseModel
 
 from components.ingress import options_data, options_name
@@ -64,6 +65,8 @@ class TestMetalLBResources:
         assert priority["kind"] == "PriorityClass"
         assert speaker["priorityClassName"] == priority["metadata"]["name"]
         assert not priority["metadata"]["name"].startswith("system-")
+        fields = ("apiVersion", "kind", "metadata", "value", "globalDefault", "preemptionPolicy", "description")
+        assert round_trips(PriorityClass, {field: priority[field] for field in fields})
         assert 0 < priority["value"] <= HIGHEST_USER_PRIORITY
         assert priority["globalDefault"] is False
         assert "metallb-speaker-priority" in homelab.dependency_names("metallb")
