@@ -14,6 +14,7 @@ from components.ingress import IngressGateway, IngressGatewayArgs
 from components.istio import IstioAmbient, IstioAmbientArgs
 from components.mesh_namespace import MeshedNamespace, MeshedNamespaceArgs
 from components.metallb import MetalLB, MetalLBArgs
+from components.monitoring import Monitoring, MonitoringArgs
 from components.routes import HttpRoutes, HttpRoutesArgs
 from components.settings import load_settings
 from components.upgrade_guard import UpgradeGuard, UpgradeGuardArgs
@@ -40,7 +41,7 @@ metallb = None
 if settings.metallb is not None:
     metallb = MetalLB(
         "lan-load-balancer",
-        MetalLBArgs(settings.metallb, settings.kube_context, settings.helm_timeout_seconds),
+        MetalLBArgs(settings.metallb, settings.kube_context, settings.helm_timeout_seconds, settings.resources),
         opts=on_cluster,
     )
 
@@ -138,6 +139,8 @@ if settings.gateway_hostnames:
             hostnames=settings.gateway_hostnames,
             routes=settings.routes,
             address=settings.gateway_address,
+            address_from_metallb=metallb is not None,
+            replicas=settings.gateway_replicas,
             tls=settings.tls,
             stack=settings.stack,
             depends_on=[istio.istiod, *([gateway_api] if gateway_api else []), *([metallb] if metallb else [])],
@@ -152,6 +155,18 @@ if settings.gateway_hostnames:
             gateway=ingress.gateway,
             hsts_max_age_seconds=settings.hsts_max_age_seconds,
             namespaces=meshed,
+        ),
+        opts=on_cluster,
+    )
+
+if settings.monitoring:
+    Monitoring(
+        "monitoring",
+        MonitoringArgs(
+            kube_context=settings.kube_context,
+            metallb_version=settings.metallb.version if settings.metallb else None,
+            gateway=ingress is not None,
+            depends_on=[istio, *([metallb] if metallb else []), *([ingress] if ingress else [])],
         ),
         opts=on_cluster,
     )

@@ -1,5 +1,6 @@
 """What the mesh costs a cluster: CPU and memory of this program's homelab profile, side by side with Istio's
-chart defaults, the homelab's measured usage and a Linkerd sidecar model, for 1, 3 and 10 nodes.
+chart defaults, the homelab's measured usage and a Linkerd sidecar model, for 1, 3 and 10 nodes; and what
+MetalLB (controller once, speaker per node) adds.
 
 Run on demand: `venv/bin/python benchmarks/footprint.py`. The profile is read from the Helm values the program
 registers for the homelab stack (mock engine), not from components/resources.py, so it is what would be
@@ -24,7 +25,9 @@ from tools.mock_engine import Evaluation, evaluate  # noqa: E402
 NODE_COUNTS = (1, 3, 10)
 ISTIOD, CNI, ZTUNNEL, GATEWAY = "istiod", "istio-cni", "ztunnel", "ingress gateway"
 COMPONENTS = (ISTIOD, CNI, ZTUNNEL, GATEWAY)
-PER_NODE = frozenset({CNI, ZTUNNEL})
+METALLB_CONTROLLER, METALLB_SPEAKER = "MetalLB controller", "MetalLB speaker"
+METALLB = (METALLB_CONTROLLER, METALLB_SPEAKER)
+PER_NODE = frozenset({CNI, ZTUNNEL, METALLB_SPEAKER})
 # The mesh proper; the ingress gateway is left out of the Linkerd comparison because that model has no ingress.
 MESH = (ISTIOD, CNI, ZTUNNEL)
 
@@ -102,6 +105,51 @@ def program_profile(evaluation: Evaluation) -> tuple[dict[str, Sizing], int]:
         GATEWAY: sizing(istiod["global"]["proxy"]["resources"]),
     }
     return profile, int(istiod["replicaCount"])
+
+
+def metallb_profile(evaluation: Evaluation) -> dict[str, Sizing]:
+    """Controller and speaker sizing from the registered MetalLB chart values."""
+    values = evaluation.named("metallb").inputs["values"]
+    return {
+        METALLB_CONTROLLER: sizing(values["controller"].get("resources", {})),
+        METALLB_SPEAKER: sizing(values["speaker"].get("resources", {})),
+    }
+
+
+def metallb_table(profile: Mapping[str, Sizing]) -> list[str]:
+    rows = [["component", "program requests", "program limits", "chart default", "measured"]]
+    for component in METALLB:
+        suffix = " (per node)" if component in PER_NODE else ""
+        rows.append(
+            [
+                component + suffix,
+                str(profile[component].requests),
+                str(profile[component].limits),
+                "none (BestEffort)",
+                "not measured",
+            ]
+        )
+    for nodes in NODE_COUNTS:
+        total_requests = cluster_total(requests_of(profile), METALLB, nodes)
+        total_limits = cluster_total(limits_of(profile), METALLB, nodes)
+        rows.append([f"total, {nodes} node(s)", str(total_requests), str(total_limits), "none", ""])
+    return columns(rows)
+
+
+def metallb_checks(profile: Mapping[str, Sizing]) -> list[tuple[bool, str]]:
+    """Not BestEffort and bounded: a memory request and a memory limit on both MetalLB pods."""
+    found = []
+    for component in METALLB:
+        requests, limits = profile[component].requests, profile[component].limits
+        passed = requests.memory is not None and limits.memory is not None and requests.memory <= limits.memory
+        found.append(
+            (
+                passed,
+                f"{component:<18} memory request {quantity(requests.memory, 'Mi')} <= limit "
+                f"{quantity(limits.memory, 'Mi')}",
+            )
+        )
+    return found
 
 
 def replicas(component: str, nodes: int, istiod_replicas: int) -> int:
@@ -238,7 +286,9 @@ def floor_checks(profile: Mapping[str, Sizing]) -> list[tuple[bool, str]]:
 
 
 def main() -> int:
-    profile, istiod_replicas = program_profile(evaluate("homelab"))
+    homelab = evaluate("homelab")
+    profile, istiod_replicas = program_profile(homelab)
+    metallb = metallb_profile(homelab)
     print(f"Per pod: this program's homelab profile (istiod replicas: {istiod_replicas}, no autoscaling), Istio 1.28")
     print("chart defaults and the homelab's measured usage (CPU / memory; 'none' is no limit)")
     print("\n".join(component_table(profile)))
@@ -248,9 +298,12 @@ def main() -> int:
     print("\nCrossover: meshed pods from which the ambient mesh (istiod + istio-cni + ztunnel) needs less memory")
     print("than Linkerd's control plane plus sidecars (ingress left out on both sides; ambient memory in parentheses)")
     print("\n".join(crossover_table(profile, istiod_replicas)))
-    outcome = share_checks(profile, istiod_replicas) + floor_checks(profile)
+    print("\nMetalLB (L2, native speaker): the chart sets no requests, so its pods would run BestEffort")
+    print("\n".join(metallb_table(metallb)))
+    outcome = share_checks(profile, istiod_replicas) + floor_checks(profile) + metallb_checks(metallb)
     print("\nChecks: program requests at most 10% of Istio's default requests (istiod x1, gateway included);")
-    print("no component requests less than its measured usage (the ingress gateway was not measured)")
+    print("no component requests less than its measured usage (the ingress gateway was not measured);")
+    print("MetalLB's pods have a memory request and limit")
     for passed, description in outcome:
         print(f"{'PASS' if passed else 'FAIL'} {description}")
     return 0 if all(passed for passed, _ in outcome) else 1

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import yaml
 
 from . import names
 from .kubernetes import KubernetesObject, metadata, namespace
@@ -14,6 +17,8 @@ from .settings import Route, TlsSettings
 from .tls import GatewayCertificates, GatewayCertificatesArgs
 
 GATEWAY_API = "gateway.networking.k8s.io/v1"
+# The label istiod puts on every object it generates for a Gateway, pods included.
+GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
 
 
 @dataclass(frozen=True)
@@ -21,6 +26,9 @@ class IngressGatewayArgs:
     hostnames: tuple[str, ...]
     routes: tuple[Route, ...]
     address: str | None
+    # True: MetalLB assigns the address (annotation on the generated Service); False: spec.addresses.
+    address_from_metallb: bool
+    replicas: int
     tls: TlsSettings
     stack: str
     # What the Gateway needs before it can be Programmed: istiod, the Gateway API CRDs, MetalLB's pools.
@@ -70,16 +78,67 @@ def listeners(
 
 
 def gateway_spec(
-    hostnames: Sequence[str], routes: Sequence[Route], secret_names: Mapping[str, str], address: str | None
+    hostnames: Sequence[str],
+    routes: Sequence[Route],
+    secret_names: Mapping[str, str],
+    address: str | None,
+    address_from_metallb: bool,
+    options_name: str,
 ) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "gatewayClassName": names.GATEWAY_CLASS,
         "listeners": listeners(hostnames, routes, secret_names),
     }
-    if address:
+    # istiod overlays the ConfigMap's keys on the Deployment/PDB it generates (kube-gateway template).
+    infrastructure: dict[str, Any] = {"parametersRef": {"group": "", "kind": "ConfigMap", "name": options_name}}
+    if address and address_from_metallb:
         # Lands on the Service istiod generates for the Gateway, where MetalLB reads it.
-        spec["infrastructure"] = {"annotations": {"metallb.io/loadBalancerIPs": address}}
+        infrastructure["annotations"] = {"metallb.io/loadBalancerIPs": address}
+    elif address:
+        # Another load balancer: istiod renders a single IPAddress as the Service's loadBalancerIP.
+        spec["addresses"] = [{"type": "IPAddress", "value": address}]
+    spec["infrastructure"] = infrastructure
     return spec
+
+
+def gateway_overlays(replicas: int) -> dict[str, dict[str, Any]]:
+    """Strategic-merge overlays for the objects istiod generates for the Gateway, by ConfigMap key.
+
+    More than one replica: spread over nodes and a PodDisruptionBudget that a drain can always satisfy.
+    istiod renders a PDB only when its key is present, so one replica has none.
+    """
+    deployment: dict[str, Any] = {"spec": {"replicas": replicas}}
+    if replicas == 1:
+        return {"deployment": deployment}
+    deployment["spec"]["template"] = {
+        "spec": {
+            "topologySpreadConstraints": [
+                {
+                    "maxSkew": 1,
+                    "topologyKey": "kubernetes.io/hostname",
+                    # A hard rule, but counting only nodes the pod may run on: a cordoned (draining) node
+                    # carries a NoSchedule taint and drops out, so the evicted replica can land elsewhere.
+                    "whenUnsatisfiable": "DoNotSchedule",
+                    "nodeTaintsPolicy": "Honor",
+                    "labelSelector": {"matchLabels": {GATEWAY_NAME_LABEL: names.GATEWAY_NAME}},
+                    # Old and new ReplicaSets of a rollout are spread on their own.
+                    "matchLabelKeys": ["pod-template-hash"],
+                }
+            ]
+        }
+    }
+    budget = {"spec": {"minAvailable": 1, "unhealthyPodEvictionPolicy": "AlwaysAllow"}}
+    return {"deployment": deployment, "podDisruptionBudget": budget}
+
+
+def options_data(replicas: int) -> dict[str, str]:
+    return {key: yaml.safe_dump(overlay, sort_keys=True) for key, overlay in gateway_overlays(replicas).items()}
+
+
+def options_name(data: Mapping[str, str]) -> str:
+    """Named after its content: a change is a new ConfigMap the Gateway switches to, then the old one goes."""
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:10]
+    return f"{names.GATEWAY_NAME}-gateway-options-{digest}"
 
 
 def redirect_route_spec(hostnames: Sequence[str]) -> dict[str, Any]:
@@ -116,6 +175,16 @@ class IngressGateway(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        data = options_data(args.replicas)
+        name = options_name(data)
+        self.options = KubernetesObject(
+            "ingress-gateway-options",
+            api_version="v1",
+            kind="ConfigMap",
+            metadata=metadata(name, names.GATEWAY_NAMESPACE),
+            data=data,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
+        )
         self.gateway = KubernetesObject(
             "ingress-gateway",
             api_version=GATEWAY_API,
@@ -124,8 +193,18 @@ class IngressGateway(pulumi.ComponentResource):
             metadata=metadata(
                 names.GATEWAY_NAME, names.GATEWAY_NAMESPACE, annotations={"pulumi.com/waitFor": "condition=Programmed"}
             ),
-            spec=gateway_spec(args.hostnames, args.routes, self.certificates.secret_names, args.address),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*self.certificates.ready, *args.depends_on]),
+            spec=gateway_spec(
+                args.hostnames,
+                args.routes,
+                self.certificates.secret_names,
+                args.address,
+                args.address_from_metallb,
+                name,
+            ),
+            # istiod refuses to render a Gateway whose parametersRef names a missing ConfigMap.
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self.options, *self.certificates.ready, *args.depends_on]
+            ),
         )
         self.redirect = KubernetesObject(
             "http-to-https-redirect",

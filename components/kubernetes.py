@@ -58,7 +58,7 @@ class KubernetesObject(pulumi.CustomResource):
         `patch`: a server-side apply patch of an existing object, with a field manager of its own; deleting
         it removes only the fields it set.
         """
-        secret_fields = [field for field in SECRET_FIELDS if field in fields]
+        secret_fields = [field for field in SECRET_FIELDS if field in fields] if kind == "Secret" else []
         for field in secret_fields:
             fields[field] = pulumi.Output.secret(fields[field])
         props: dict[str, Any] = {"apiVersion": api_version, "kind": kind, "metadata": metadata, **fields}

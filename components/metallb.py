@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,11 +13,21 @@ import pulumi_kubernetes as k8s
 
 from . import names
 from .kubernetes import KubernetesObject, metadata, namespace
+from .resources import ResourceProfile
 from .scripts import BASH, kube_environment, script
 from .settings import AddressPool, MetallbSettings
 
 METALLB_API = "metallb.io/v1beta1"
 PRIVILEGED = {f"pod-security.kubernetes.io/{mode}": "privileged" for mode in ("enforce", "audit", "warn")}
+
+# The speaker answers ARP for every LoadBalancer address, the gateway's included. system-node-critical and
+# system-cluster-critical are admitted outside kube-system only where a ResourceQuota opts in (the API
+# server's default ResourceQuota admission config limits them), and they would let the speaker preempt
+# the cluster's own critical pods. A class of our own at the highest user value (1e9; the system classes
+# sit at 2e9 and above) ranks the speaker above every ordinary workload for scheduling and for the
+# kubelet's node-pressure eviction order, and below the cluster's own critical pods.
+SPEAKER_PRIORITY_CLASS = "homelab-network-critical"
+SPEAKER_PRIORITY = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -24,12 +35,32 @@ class MetalLBArgs:
     settings: MetallbSettings
     kube_context: str | None
     helm_timeout_seconds: int
+    resources: Mapping[str, ResourceProfile]
     webhook_timeout_seconds: int = 300
 
 
-def chart_values() -> dict[str, Any]:
+def chart_values(resources: Mapping[str, ResourceProfile]) -> dict[str, Any]:
     # L2 only: the native speaker. 0.15 defaults to FRR sidecars and 0.16 to FRR-K8s; both are BGP machinery.
-    return {"speaker": {"frr": {"enabled": False}}, "frrk8s": {"enabled": False}}
+    # `controller.resources`, `speaker.resources` and `speaker.priorityClassName` are chart values in 0.15
+    # and 0.16 (charts/metallb/values.yaml), empty by default.
+    return {
+        "controller": {"resources": resources["metallbController"].as_values()},
+        "speaker": {
+            "frr": {"enabled": False},
+            "resources": resources["metallbSpeaker"].as_values(),
+            "priorityClassName": SPEAKER_PRIORITY_CLASS,
+        },
+        "frrk8s": {"enabled": False},
+    }
+
+
+def priority_class_fields() -> dict[str, Any]:
+    return {
+        "value": SPEAKER_PRIORITY,
+        "globalDefault": False,
+        "preemptionPolicy": "PreemptLowerPriority",
+        "description": "MetalLB's speaker: answers ARP for the LAN addresses of LoadBalancer Services.",
+    }
 
 
 def address_pool_spec(pool: AddressPool) -> dict[str, Any]:
@@ -40,8 +71,19 @@ def l2_advertisement_spec(pools: tuple[AddressPool, ...]) -> dict[str, Any]:
     return {"ipAddressPools": [pool.name for pool in pools]}
 
 
+# RFC 5737 documentation address: never on a LAN, so this probe pool overlaps no real one.
+PROBE_POOL = AddressPool.model_validate({"name": "homelab-mesh-webhook-probe", "addresses": ["192.0.2.255/32"]})
+
+
+def probed_pools(pools: tuple[AddressPool, ...]) -> tuple[AddressPool, ...]:
+    """The pools the webhook probe dry-runs: every pool except renamed ones, which overlap their old pool
+    by design until it is deleted (the webhook would deny them); a stand-in when only renamed pools remain."""
+    kept = tuple(pool for pool in pools if pool.renamed_from is None)
+    return kept or (PROBE_POOL,)
+
+
 def pools_manifest(pools: tuple[AddressPool, ...]) -> str:
-    """Every pool in one manifest (a v1 List), so the webhook probe dry-runs each pool the stack creates."""
+    """Pools in one manifest (a v1 List), so the webhook probe dry-runs each of them."""
     return json.dumps(
         {
             "apiVersion": "v1",
@@ -65,6 +107,14 @@ class MetalLB(pulumi.ComponentResource):
         super().__init__("homelab-mesh:metallb:MetalLB", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.namespace = namespace(names.METALLB_NAMESPACE, labels=PRIVILEGED, opts=child)
+        self.priority_class = KubernetesObject(
+            "metallb-speaker-priority",
+            api_version="scheduling.k8s.io/v1",
+            kind="PriorityClass",
+            metadata=metadata(SPEAKER_PRIORITY_CLASS),
+            opts=child,
+            **priority_class_fields(),
+        )
         self.release = k8s.helm.v3.Release(
             "metallb",
             name="metallb",
@@ -72,11 +122,12 @@ class MetalLB(pulumi.ComponentResource):
             version=args.settings.version,
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.settings.chart_repository),
             namespace=names.METALLB_NAMESPACE,
-            values=chart_values(),
+            values=chart_values(args.resources),
             timeout=args.helm_timeout_seconds,
             cleanup_on_fail=True,
             max_history=5,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
+            # Pods naming a PriorityClass that does not exist are refused at admission.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.priority_class]),
         )
         self.webhook_ready = command.local.Command(
             "metallb-webhook-ready",
@@ -84,31 +135,45 @@ class MetalLB(pulumi.ComponentResource):
             interpreter=BASH,
             environment=kube_environment(
                 args.kube_context,
-                POOL_MANIFEST=pools_manifest(args.settings.pools),
+                POOL_MANIFEST=pools_manifest(probed_pools(args.settings.pools)),
                 TIMEOUT_SECONDS=str(args.webhook_timeout_seconds),
             ),
             # A new chart version restarts the controller, so the webhook is waited for again.
             triggers=[args.settings.version],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release]),
         )
-        after_webhook = pulumi.ResourceOptions(parent=self, depends_on=[self.webhook_ready])
-        self.pools = [
-            KubernetesObject(
-                f"address-pool-{pool.name}",
-                api_version=METALLB_API,
-                kind="IPAddressPool",
-                metadata=metadata(pool.name, names.METALLB_NAMESPACE),
-                spec=address_pool_spec(pool),
-                opts=after_webhook,
-            )
-            for pool in args.settings.pools
-        ]
+        self.pools = [self._pool(pool, [self.webhook_ready]) for pool in args.settings.pools]
+        if args.settings.gateway_pool is not None:
+            # Created only once the pool it was cut from has shrunk: MetalLB refuses overlapping pools.
+            self.pools.append(self._pool(args.settings.gateway_pool, [self.webhook_ready, *self.pools]))
+        all_pools = args.settings.all_pools
         self.l2_advertisement = KubernetesObject(
             "l2-advertisement",
             api_version=METALLB_API,
             kind="L2Advertisement",
             metadata=metadata("homelab-l2", names.METALLB_NAMESPACE),
-            spec=l2_advertisement_spec(args.settings.pools),
+            spec=l2_advertisement_spec(all_pools),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.webhook_ready, *self.pools]),
         )
-        self.register_outputs({"pools": [pool.name for pool in args.settings.pools]})
+        self.register_outputs({"pools": [pool.name for pool in all_pools]})
+
+    def _pool(self, pool: AddressPool, depends_on: list[pulumi.Resource]) -> KubernetesObject:
+        return KubernetesObject(
+            pool_resource_name(pool.name),
+            api_version=METALLB_API,
+            kind="IPAddressPool",
+            metadata=metadata(pool.name, names.METALLB_NAMESPACE),
+            spec=address_pool_spec(pool),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=depends_on,
+                # A renamed pool keeps its Pulumi resource; its new name forces a replacement, and the old
+                # object must go first or the webhook refuses the new one as overlapping it.
+                aliases=[pulumi.Alias(name=pool_resource_name(pool.renamed_from))] if pool.renamed_from else None,
+                delete_before_replace=True,
+            ),
+        )
+
+
+def pool_resource_name(pool_name: str) -> str:
+    return f"address-pool-{pool_name}"

@@ -55,8 +55,9 @@ def test_listeners_admit_only_the_namespace_that_serves_them(run: Evaluate) -> N
 
 
 def test_fixed_address_goes_to_metallb_on_the_generated_service(homelab: Evaluation) -> None:
-    infrastructure = _gateway(homelab)["spec"]["infrastructure"]
-    assert infrastructure == {"annotations": {"metallb.io/loadBalancerIPs": "192.168.1.240"}}
+    spec = _gateway(homelab)["spec"]
+    assert spec["infrastructure"]["annotations"] == {"metallb.io/loadBalancerIPs": "192.168.1.240"}
+    assert "addresses" not in spec
 
 
 def test_gateway_waits_for_istiod_crds_certificates_and_pools(homelab: Evaluation) -> None:

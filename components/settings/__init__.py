@@ -88,6 +88,7 @@ class Settings:
     external_namespaces: tuple[str, ...]
     gateway_hostnames: tuple[str, ...]
     gateway_address: str | None
+    gateway_replicas: int
     tls: TlsSettings
     routes: tuple[Route, ...]
     hsts_max_age_seconds: int
@@ -100,6 +101,7 @@ class Settings:
     helm_values: Mapping[str, Mapping[str, Any]]
     image_registry: str | None
     demo_app: DemoAppSettings | None
+    monitoring: bool
 
 
 def configured_keys() -> set[str]:
@@ -143,7 +145,8 @@ def parse_settings(
     istio = mesh.read_istio(reader)
     metallb = network.read_metallb(reader)
     hostnames = routes.read_gateway_hostnames(reader)
-    gateway_address = network.read_gateway_address(reader, metallb)
+    gateway_address, metallb = network.read_gateway_address(reader, metallb)
+    gateway_replicas = network.read_gateway_replicas(reader)
     namespaces = mesh.read_meshed_namespaces(reader)
     meshed_names = [namespace.name for namespace in namespaces]
     external = routes.read_external_namespaces(reader, meshed_names)
@@ -164,6 +167,7 @@ def parse_settings(
             reader.fail("istioHub", "is set together with imageRegistry, which already covers Istio's images; keep one")
         istio_hub = mirrored(versions.DEFAULT_ISTIO_HUB, image_registry)
     demo_app = demo.read_demo_app(reader, meshed_names, route_table)
+    monitoring = reader.boolean("monitoring", False)
 
     if reader.problems:
         raise ConfigError(reader.problems)
@@ -183,6 +187,7 @@ def parse_settings(
         external_namespaces=external,
         gateway_hostnames=tuple(hostnames),
         gateway_address=gateway_address,
+        gateway_replicas=gateway_replicas,
         tls=tls_settings,
         routes=route_table,
         hsts_max_age_seconds=hsts_max_age,
@@ -194,6 +199,7 @@ def parse_settings(
         helm_values=helm_values,
         image_registry=image_registry,
         demo_app=demo_app,
+        monitoring=monitoring,
     )
 
 

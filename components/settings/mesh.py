@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from .. import names, versions
-from ..resources import LEAN_PROFILE, Component, ResourceProfile, mebibytes, millicores
+from ..resources import COMPONENTS, LEAN_PROFILE, ResourceProfile, mebibytes, millicores
 from .checks import NamespaceName, Port, check_namespace
 from .reader import Model, Reader, read_url
 
@@ -26,6 +26,7 @@ SCALAR_KEYS = (
     "mtlsMode",
     "verifyMesh",
     "verifyTimeoutSeconds",
+    "monitoring",
 )
 STRUCTURED_KEYS = ("namespaceOptions", "resources")
 
@@ -201,11 +202,10 @@ def _check_peers(reader: Reader, namespaces: tuple[MeshedNamespace, ...]) -> Non
 def read_resources(reader: Reader) -> dict[str, ResourceProfile]:
     raw = reader.json_value("resources", {}, dict, "a map from component to requests/limits")
     merged = dict(LEAN_PROFILE)
-    components: tuple[Component, ...] = ("istiod", "cni", "ztunnel", "gateway", "waypoint")
     for component, value in raw.items():
         path = f"resources.{component}"
-        if component not in components:
-            reader.fail(path, f"is not a component with tunable resources ({', '.join(components)})")
+        if component not in COMPONENTS:
+            reader.fail(path, f"is not a component with tunable resources ({', '.join(COMPONENTS)})")
             continue
         override = reader.model(path, ResourceProfile, value)
         if override is None:

@@ -5,16 +5,16 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, field_validator
 
-from .. import versions
+from .. import names, versions
 from .checks import check_object_name
 from .reader import Model, Reader, read_url
 
-SCALAR_KEYS = ("metallbEnabled", "metallbVersion", "metallbChartRepository", "gatewayAddress")
+SCALAR_KEYS = ("metallbEnabled", "metallbVersion", "metallbChartRepository", "gatewayAddress", "gatewayReplicas")
 STRUCTURED_KEYS = ("addressPools",)
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -73,15 +73,22 @@ def check_address_range(text: str) -> str:
 AddressRange = Annotated[str, AfterValidator(check_address_range)]
 
 
+# The pool the program carves for gatewayAddress: never autoAssign, so no other Service can take it.
+GATEWAY_POOL = f"{names.GATEWAY_NAME}-gateway"
+MAX_GATEWAY_REPLICAS = 10
+
+
 class AddressPool(Model):
     name: str
     addresses: list[AddressRange] = Field(min_length=1)
     auto_assign: bool = True
+    # The pool's name before a rename: the same Pulumi resource, so the old pool is deleted first.
+    renamed_from: str | None = None
 
-    @field_validator("name")
+    @field_validator("name", "renamed_from")
     @classmethod
-    def _name(cls, value: str) -> str:
-        return check_object_name(value, "address pool")
+    def _name(cls, value: str | None) -> str | None:
+        return None if value is None else check_object_name(value, "address pool")
 
     def ranges(self) -> list[IpRange]:
         return [parse_address_range(address) for address in self.addresses]
@@ -91,7 +98,14 @@ class AddressPool(Model):
 class MetallbSettings:
     version: str
     chart_repository: str
+    # The user's pools, with gatewayAddress cut out of any autoAssign pool that contained it.
     pools: tuple[AddressPool, ...]
+    # The gateway's own autoAssign=false pool, when gatewayAddress had to be carved out of a pool.
+    gateway_pool: AddressPool | None = None
+
+    @property
+    def all_pools(self) -> tuple[AddressPool, ...]:
+        return self.pools + ((self.gateway_pool,) if self.gateway_pool else ())
 
 
 def read_metallb(reader: Reader) -> MetallbSettings | None:
@@ -118,6 +132,10 @@ def _check_pools(reader: Reader, pools: list[AddressPool | None]) -> None:
     for index, pool in enumerate(pools):
         if pool is None:
             continue
+        if pool.name == GATEWAY_POOL:
+            reader.fail(f"addressPools[{index}].name", "is reserved for the pool the program makes for gatewayAddress")
+        if pool.renamed_from == pool.name:
+            reader.fail(f"addressPools[{index}].renamedFrom", "is the pool's own name; drop it or give the old name")
         if pool.name in seen_names:
             reader.fail(
                 f"addressPools[{index}].name",
@@ -133,22 +151,61 @@ def _check_pools(reader: Reader, pools: list[AddressPool | None]) -> None:
             reader.fail(current_path, f"overlaps {previous_path} ({previous[0]}-{previous[1]})")
 
 
-def read_gateway_address(reader: Reader, metallb: MetallbSettings | None) -> str | None:
+def read_gateway_address(reader: Reader, metallb: MetallbSettings | None) -> tuple[str | None, MetallbSettings | None]:
+    """The gateway's fixed address and the MetalLB settings with that address in a pool of its own."""
     value = reader.text("gatewayAddress", "").strip()
     if not value:
-        return None
+        return None, metallb
     try:
         address = ipaddress.ip_address(value)
     except ValueError:
         reader.fail("gatewayAddress", f"{json.dumps(value)} is not an IP address")
-        return None
-    if metallb is not None and metallb.pools:
-        inside = any(
-            first <= address <= last
-            for pool in metallb.pools
-            for first, last in pool.ranges()
-            if first.version == address.version
-        )
-        if not inside and not reader.has_failed("addressPools"):
+        return None, metallb
+    if metallb is None or not metallb.pools:
+        return str(address), metallb
+    holders = [pool for pool in metallb.pools if any(_contains(span, address) for span in pool.ranges())]
+    if not holders:
+        # A pool that could not be read may well hold the address: no follow-on problem then.
+        if not reader.has_failed("addressPools"):
             reader.fail("gatewayAddress", f"{value} is not inside any of addressPools; MetalLB could never assign it")
-    return str(address)
+        return str(address), metallb
+    (holder,) = holders  # pools never overlap
+    if not holder.auto_assign:
+        return str(address), metallb
+    remaining = [piece for text in holder.addresses for piece in _without(text, address)]
+    if not remaining:
+        reader.fail(
+            "gatewayAddress",
+            f"{value} is the only address of pool {json.dumps(holder.name)}, which hands addresses to any "
+            "Service (autoAssign); set autoAssign: false on that pool",
+        )
+        return str(address), metallb
+    carved = tuple(
+        pool.model_copy(update={"addresses": remaining}) if pool is holder else pool for pool in metallb.pools
+    )
+    prefix = 32 if address.version == 4 else 128
+    gateway_pool = AddressPool.model_validate(
+        {"name": GATEWAY_POOL, "addresses": [f"{address}/{prefix}"], "autoAssign": False}
+    )
+    return str(address), replace(metallb, pools=carved, gateway_pool=gateway_pool)
+
+
+def _contains(span: IpRange, address: IpAddress) -> bool:
+    return span[0].version == address.version and span[0] <= address <= span[1]
+
+
+def _without(text: str, address: IpAddress) -> list[str]:
+    """A pool entry with one address cut out, as `first-last` ranges; entries without it stay as written."""
+    first, last = parse_address_range(text)
+    if not _contains((first, last), address):
+        return [text]
+    pieces = []
+    if first < address:
+        pieces.append((first, address - 1))
+    if address < last:
+        pieces.append((address + 1, last))
+    return [f"{start}-{end}" for start, end in pieces]
+
+
+def read_gateway_replicas(reader: Reader) -> int:
+    return reader.integer("gatewayReplicas", 1, 1, MAX_GATEWAY_REPLICAS)

@@ -1,0 +1,191 @@
+"""Monitoring: Prometheus Operator monitors for istiod, ztunnel, istio-cni, the ingress gateway and MetalLB.
+
+Ports, paths and labels are the ones the pinned charts render (each named where it is built). The monitors
+are created only after a check that the cluster serves the Prometheus Operator's CRDs, which fails
+`pulumi up` with a message saying what to install.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_command as command
+
+from . import names, versions
+from .kubernetes import KubernetesObject, metadata
+from .scripts import BASH, kube_environment, script
+
+MONITORING_API = "monitoring.coreos.com/v1"
+METALLB_METRICS_READER = "metallb-metrics-reader"
+METALLB_TOKEN_KEY = "token"
+
+
+@dataclass(frozen=True)
+class Monitor:
+    """One PodMonitor or ServiceMonitor: its Pulumi name, kind, namespace and spec."""
+
+    resource_name: str
+    kind: str
+    namespace: str
+    spec: dict[str, Any]
+
+
+def _pod_monitor(resource_name: str, namespace: str, labels: dict[str, str], endpoint: dict[str, Any]) -> Monitor:
+    spec = {
+        "selector": {"matchLabels": labels},
+        "namespaceSelector": {"matchNames": [namespace]},
+        "podMetricsEndpoints": [endpoint],
+    }
+    return Monitor(resource_name, "PodMonitor", namespace, spec)
+
+
+def metallb_endpoint(metallb_version: str) -> dict[str, Any]:
+    """MetalLB's metrics endpoint: plain HTTP `monitoring` (7472) up to 0.15; from 0.16 HTTPS `metricshttps`
+    (9120) behind Kubernetes authentication and authorisation, with a self-signed certificate unless one is
+    given (charts/metallb/templates/controller.yaml and speaker.yaml, values `tls.*`, at 0.15.3 and 0.16.1)."""
+    parsed = versions.parse_version(metallb_version)
+    if parsed is not None and parsed[:2] < (0, 16):
+        return {"port": "monitoring", "path": "/metrics"}
+    return {
+        "port": "metricshttps",
+        "path": "/metrics",
+        "scheme": "https",
+        "tlsConfig": {"insecureSkipVerify": True},
+        "authorization": {"type": "Bearer", "credentials": {"name": METALLB_METRICS_READER, "key": METALLB_TOKEN_KEY}},
+    }
+
+
+def monitors(metallb_version: str | None, gateway: bool) -> list[Monitor]:
+    """Every monitor for the components this stack runs (MetalLB and the gateway only when present)."""
+    istio = names.ISTIO_NAMESPACE
+    found = [
+        # istiod's Service `istiod` (labels app=istiod, istio=pilot) serves `http-monitoring` 15014, /metrics
+        # (istio-discovery/templates/service.yaml, 1.31).
+        Monitor(
+            "istiod-monitor",
+            "ServiceMonitor",
+            istio,
+            {
+                "selector": {"matchLabels": {"app": "istiod", "istio": "pilot"}},
+                "namespaceSelector": {"matchNames": [istio]},
+                "endpoints": [{"port": "http-monitoring", "path": "/metrics"}],
+            },
+        ),
+        # ztunnel pods (app=ztunnel) serve `ztunnel-stats` 15020 (charts/ztunnel/templates/daemonset.yaml);
+        # ztunnel answers /stats/prometheus and /metrics alike (istio/ztunnel src/metrics/server.rs).
+        _pod_monitor(
+            "ztunnel-monitor", istio, {"app": "ztunnel"}, {"port": "ztunnel-stats", "path": "/stats/prometheus"}
+        ),
+        # istio-cni pods (k8s-app=istio-cni-node) serve `metrics` 15014, /metrics (istio-cni daemonset.yaml).
+        _pod_monitor(
+            "istio-cni-monitor", istio, {"k8s-app": "istio-cni-node"}, {"port": "metrics", "path": "/metrics"}
+        ),
+    ]
+    if gateway:
+        # The generated gateway pods carry the gateway-name label and serve Envoy's merged stats on
+        # `metrics` 15020, /stats/prometheus (istio-discovery/files/kube-gateway.yaml).
+        found.append(
+            _pod_monitor(
+                "ingress-gateway-monitor",
+                names.GATEWAY_NAMESPACE,
+                {"gateway.networking.k8s.io/gateway-name": names.GATEWAY_NAME},
+                {"port": "metrics", "path": "/stats/prometheus"},
+            )
+        )
+    if metallb_version is not None:
+        for component in ("controller", "speaker"):
+            found.append(
+                _pod_monitor(
+                    f"metallb-{component}-monitor",
+                    names.METALLB_NAMESPACE,
+                    {"app.kubernetes.io/name": "metallb", "app.kubernetes.io/component": component},
+                    metallb_endpoint(metallb_version),
+                )
+            )
+    return found
+
+
+def needs_metallb_token(metallb_version: str | None) -> bool:
+    return metallb_version is not None and "authorization" in metallb_endpoint(metallb_version)
+
+
+@dataclass(frozen=True)
+class MonitoringArgs:
+    kube_context: str | None
+    metallb_version: str | None
+    gateway: bool
+    # What the monitored components need first: the monitors name their namespaces.
+    depends_on: Sequence[pulumi.Resource]
+
+
+class Monitoring(pulumi.ComponentResource):
+    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("homelab-mesh:monitoring:Monitoring", name, None, opts)
+        self.crds_present = command.local.Command(
+            "prometheus-operator-crds",
+            create=script("check-prometheus-operator-crds.sh"),
+            interpreter=BASH,
+            environment=kube_environment(args.kube_context),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        ready = [self.crds_present, *args.depends_on]
+        if needs_metallb_token(args.metallb_version):
+            ready.extend(self._metallb_metrics_reader(list(args.depends_on)))
+        declared = monitors(args.metallb_version, args.gateway)
+        self.monitors = [
+            KubernetesObject(
+                monitor.resource_name,
+                api_version=MONITORING_API,
+                kind=monitor.kind,
+                metadata=metadata(monitor.resource_name, monitor.namespace),
+                spec=monitor.spec,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=ready),
+            )
+            for monitor in declared
+        ]
+        self.register_outputs({"monitors": [monitor.resource_name for monitor in declared]})
+
+    def _metallb_metrics_reader(self, depends_on: list[pulumi.Resource]) -> list[pulumi.Resource]:
+        """A service account allowed to GET /metrics, and its token for Prometheus to present to MetalLB."""
+        child = pulumi.ResourceOptions(parent=self, depends_on=depends_on)
+        account = KubernetesObject(
+            "metallb-metrics-reader",
+            api_version="v1",
+            kind="ServiceAccount",
+            metadata=metadata(METALLB_METRICS_READER, names.METALLB_NAMESPACE),
+            opts=child,
+        )
+        role = KubernetesObject(
+            "metallb-metrics-reader-role",
+            api_version="rbac.authorization.k8s.io/v1",
+            kind="ClusterRole",
+            metadata=metadata(METALLB_METRICS_READER),
+            rules=[{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}],
+            opts=child,
+        )
+        binding = KubernetesObject(
+            "metallb-metrics-reader-binding",
+            api_version="rbac.authorization.k8s.io/v1",
+            kind="ClusterRoleBinding",
+            metadata=metadata(METALLB_METRICS_READER),
+            roleRef={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": METALLB_METRICS_READER},
+            subjects=[{"kind": "ServiceAccount", "name": METALLB_METRICS_READER, "namespace": names.METALLB_NAMESPACE}],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role, account]),
+        )
+        # Kubernetes fills in the token of a secret of this type for the named service account.
+        token = KubernetesObject(
+            "metallb-metrics-reader-token",
+            api_version="v1",
+            kind="Secret",
+            metadata=metadata(
+                METALLB_METRICS_READER,
+                names.METALLB_NAMESPACE,
+                annotations={"kubernetes.io/service-account.name": METALLB_METRICS_READER},
+            ),
+            type="kubernetes.io/service-account-token",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[account]),
+        )
+        return [binding, token]
