@@ -250,10 +250,10 @@ def test_the_program_lock_pins_what_the_tests_ran_on() -> None:
     assert {name: dev.get(name) for name in program} == program
 
 
-@pytest.mark.parametrize("lock", ["requirements.lock", "requirements-dev.lock"])
+@pytest.mark.parametrize("lock", ["requirements.lock", "requirements-dev.lock", "tools/lock-tool.txt"])
 def test_every_locked_package_carries_its_hashes(lock: str) -> None:
     entries = re.split(r"\n(?=[\w.-]+==)", (ROOT / lock).read_text().split("\n", 2)[-1].strip())
-    assert len(entries) > 10
+    assert entries
     for entry in entries:
         assert re.search(r"--hash=sha256:[0-9a-f]{64}", entry), entry.splitlines()[0]
 
