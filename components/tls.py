@@ -2,7 +2,8 @@
 
 `private-ca`: a private CA made by pulumi-tls signs one certificate per hostname (`.local` names have no
 public CA); `pulumi up` renews each in its last 30 days. `cert-manager`: the same CA, handed to a
-cert-manager `ClusterIssuer`, and one `Certificate` per hostname that cert-manager renews in the cluster.
+namespaced cert-manager `Issuer` in the gateway namespace, and one `Certificate` per hostname that
+cert-manager renews in the cluster.
 `provided`: the user's own certificate and key from secret config, one Secret for all. The Secret a
 hostname's listener uses has the same name in `private-ca` and `cert-manager` modes. Private keys only
 ever travel as Pulumi secrets.
@@ -18,7 +19,6 @@ import pulumi
 import pulumi_tls as tls
 
 from . import names
-from .cert_manager import CERT_MANAGER_NAMESPACE
 from .kubernetes import KubernetesObject, metadata
 from .settings import TlsSettings
 
@@ -60,7 +60,7 @@ def certificate_spec(hostname: str) -> dict[str, Any]:
         # A new key at every renewal, as the private-ca mode's certificates get.
         "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
         "usages": ["digital signature", "server auth"],
-        "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": CA_ISSUER},
+        "issuerRef": {"group": "cert-manager.io", "kind": "Issuer", "name": CA_ISSUER},
     }
 
 
@@ -181,17 +181,18 @@ class GatewayCertificates(pulumi.ComponentResource):
     def _cert_manager(
         self, args: GatewayCertificatesArgs, ca_key: tls.PrivateKey, ca: tls.SelfSignedCert
     ) -> list[KubernetesObject]:
-        # cert-manager's CA issuer reads the CA from a tls Secret in its own namespace (a ClusterIssuer's
-        # "cluster resource namespace" defaults to the namespace cert-manager runs in).
+        # A namespaced Issuer reads its CA from a Secret in its own namespace: the CA key then sits beside the
+        # listeners' keys in the gateway namespace, where nothing else needs Secrets (not even a preview), and
+        # the CA can sign only Certificates in that namespace.
         ca_secret = self._tls_secret(
-            CA_ISSUER, CERT_MANAGER_NAMESPACE, ca.cert_pem, ca_key.private_key_pem, args.cert_manager
+            CA_ISSUER, args.namespace, ca.cert_pem, ca_key.private_key_pem, [*args.depends_on, *args.cert_manager]
         )
         issuer = KubernetesObject(
             "gateway-ca-issuer",
             api_version=CERT_MANAGER_API,
-            kind="ClusterIssuer",
+            kind="Issuer",
             # Ready once cert-manager has read a usable CA from the Secret.
-            metadata=metadata(CA_ISSUER, annotations=READY),
+            metadata=metadata(CA_ISSUER, args.namespace, annotations=READY),
             spec=ca_issuer_spec(CA_ISSUER),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ca_secret, *args.cert_manager]),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -26,6 +27,9 @@ def homelab() -> Evaluation:
     return evaluate("homelab")
 
 
+_EVALUATED: dict[str, Evaluation] = {}
+
+
 @pytest.fixture
 def run() -> Evaluate:
     """Evaluate a stack with config overrides: run(overrides={...}, secrets={...}, stack=..., stack_file=...)."""
@@ -36,7 +40,12 @@ def run() -> Evaluate:
         stack: str = "homelab",
         stack_file: Path | None = None,
     ) -> Evaluation:
-        return evaluate(stack, overrides=overrides, secrets=secrets, stack_file=stack_file)
+        # The same config always gives the same registrations (tests/test_determinism.py), so one evaluation
+        # serves every test that asks for it; tests only read what it recorded.
+        key = json.dumps([stack, overrides, secrets, str(stack_file)], sort_keys=True, default=str)
+        if key not in _EVALUATED:
+            _EVALUATED[key] = evaluate(stack, overrides=overrides, secrets=secrets, stack_file=stack_file)
+        return _EVALUATED[key]
 
     return _run
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import components.settings as settings_package
 from components.settings import ConfigError
 from components.settings.stack_file import StackFileError, load_stack_file
 from tools.mock_engine import evaluate
@@ -146,30 +147,16 @@ def test_known_top_level_keys_are_accepted(stack_file: Callable[[str], Path]) ->
     assert load_stack_file(stack_file(text))["secretsprovider"] == "passphrase"
 
 
-@pytest.fixture
-def stack_in_project() -> Iterator[Callable[[str], str]]:
-    """A throw-away stack file beside the program, where the CLI would have it."""
-    written: list[Path] = []
+def test_the_program_refuses_its_own_broken_stack_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The program checks the stack file beside it, where the CLI reads it (here: a project root in tmp)."""
+    monkeypatch.setattr(settings_package, "PROJECT_ROOT", tmp_path)
+    stack_file = tmp_path / "Pulumi.broken.yaml"
+    stack_file.write_text("config:\n  homelab-mesh:platform: k3s\n  homelab-mesh:platform: k3d\n")
 
-    def write(text: str) -> str:
-        path = ROOT / "Pulumi.zz-config-errors-test.yaml"
-        path.write_text(text)
-        written.append(path)
-        return "zz-config-errors-test"
+    with pytest.raises(ConfigError) as caught:
+        evaluate("broken", stack_file=stack_file)
 
-    yield write
-    for path in written:
-        path.unlink(missing_ok=True)
-
-
-def test_the_program_refuses_its_own_broken_stack_file(
-    config_error: ConfigErrorOf, stack_in_project: Callable[[str], str]
-) -> None:
-    stack = stack_in_project("config:\n  homelab-mesh:platform: k3s\n  homelab-mesh:platform: k3d\n")
-
-    error = config_error(stack=stack)
-
-    assert "Pulumi.zz-config-errors-test.yaml:3:3: duplicate key 'homelab-mesh:platform'" in only_problem(error)
+    assert only_problem(caught.value) == f"{stack_file}:3:3: duplicate key 'homelab-mesh:platform' (first at line 2)"
 
 
 # --- hardening of raw values ----------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 import subprocess
 import sys
@@ -174,24 +176,25 @@ class BrokenRun:
     result: subprocess.CompletedProcess[str]
 
 
+def plan_in_process(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """The command's main() with its output captured: what a user's process would print and return. An
+    uncaught exception (a traceback for the user) fails the calling test."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        status = plan.main(list(arguments))
+    return subprocess.CompletedProcess(["tools.plan", *arguments], status, stdout.getvalue(), stderr.getvalue())
+
+
 @pytest.fixture(scope="module")
 def broken_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, BrokenRun]:
-    """`python -m tools.plan --config <broken file>` for each broken file, the processes run side by side."""
-    started = {}
+    """`tools.plan --config <broken file>` for each broken file."""
+    runs = {}
     for case, text in BROKEN_FILES.items():
         directory = tmp_path_factory.mktemp(case)
         stack_file = directory / "Pulumi.broken.yaml"
         stack_file.write_text(text)
         out = directory / "plan"
-        command = [sys.executable, "-m", "tools.plan", "--config", str(stack_file), "--out", str(out)]
-        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        started[case] = (stack_file, out, command, process)
-    runs = {}
-    for case, (stack_file, out, command, process) in started.items():
-        stdout, stderr = process.communicate(timeout=60)
-        runs[case] = BrokenRun(
-            stack_file, out, subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
-        )
+        runs[case] = BrokenRun(stack_file, out, plan_in_process("--config", str(stack_file), "--out", str(out)))
     return runs
 
 
@@ -259,7 +262,7 @@ class TestCommand:
         stack_file.parent.mkdir()
         stack_file.write_text((ROOT / "stacks" / "starter.yaml").read_text())
         out = tmp_path / "plan"
-        result = run_plan("--config", str(stack_file), "--out", str(out))
+        result = plan_in_process("--config", str(stack_file), "--out", str(out))
         assert result.returncode == 0, result.stderr
         assert f"loading config of stack my-cluster ... 7 keys in {stack_file}" in result.stdout
         kinds = {doc["kind"] for doc in yaml.safe_load_all((out / "objects.yaml").read_text()) if doc}
@@ -281,6 +284,14 @@ class TestCommand:
         assert "[1/5] loading config of stack broken ... failed" in run.result.stdout
         assert not run.out.exists()
 
+    def test_a_broken_stack_file_prints_no_traceback_in_a_real_process(self, tmp_path: Path) -> None:
+        stack_file = tmp_path / "Pulumi.broken.yaml"
+        stack_file.write_text(BROKEN_FILES["syntax-error"])
+        result = run_plan("--config", str(stack_file), "--out", str(tmp_path / "plan"))
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        assert result.stderr.startswith(f"error: {stack_file}:")
+
     def test_an_unknown_stack_names_the_stacks_there_are(self, capsys: pytest.CaptureFixture[str]) -> None:
         assert plan.main(["--stack", "staging", "--out", "unused"]) == 2
         error = capsys.readouterr().err
@@ -290,7 +301,7 @@ class TestCommand:
     def test_a_config_error_fails_with_the_offending_key(self, tmp_path: Path) -> None:
         stack_file = tmp_path / "Pulumi.kind.yaml"
         stack_file.write_text("config:\n  homelab-mesh:platform: kind\n  homelab-mesh:metallbEnabled: false\n")
-        result = run_plan("--config", str(stack_file), "--out", str(tmp_path / "plan"))
+        result = plan_in_process("--config", str(stack_file), "--out", str(tmp_path / "plan"))
         assert result.returncode == 1
         assert "Traceback" not in result.stderr
         assert result.stderr.startswith("error: invalid stack configuration: homelab-mesh:platform: ")

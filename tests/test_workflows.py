@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
 import sys
@@ -17,13 +19,20 @@ WORKFLOW_DIR = ROOT / ".github" / "workflows"
 WORKFLOWS = sorted([*WORKFLOW_DIR.glob("*.yml"), *WORKFLOW_DIR.glob("*.yaml")])
 STACKS = {path.name.removeprefix("Pulumi.").removesuffix(".yaml") for path in ROOT.glob("Pulumi.*.yaml")}
 TEST_COMMAND = (
-    "python3 -m venv venv && venv/bin/pip install -q -r requirements-dev.txt && venv/bin/ruff check . "
-    "&& venv/bin/python -m pytest"
+    "python3 -m venv venv && venv/bin/pip install -q --require-hashes -r requirements-dev.lock "
+    "&& venv/bin/ruff check . && venv/bin/python -m pytest"
 )
-PULUMI_ACTION = "pulumi/actions@v6"
-SECRETS = {"KUBECONFIG_B64", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_ACCESS_TOKEN"}
+PROGRAM_INSTALL = "python3 -m venv venv && venv/bin/pip install -q --require-hashes -r requirements.lock"
+PULUMI_ACTION = "pulumi/actions"
+BACKEND_SECRETS = {"PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_ACCESS_TOKEN"}
+# Each environment's kubeconfig: the deploy identity only in the protected `homelab` environment, the
+# read-only identity of deploy/preview-rbac.yaml only in `homelab-preview`.
+KUBECONFIG_SECRET = {"homelab": "KUBECONFIG_B64", "homelab-preview": "PREVIEW_KUBECONFIG_B64"}
+SECRETS = BACKEND_SECRETS | set(KUBECONFIG_SECRET.values())
 # The only write scope any job needs: the preview's comment on the pull request.
 WRITE_SCOPES = {("preview.yml", "preview", "pull-requests")}
+# `owner/repo@<commit>  # vX.Y.Z`: a full commit SHA, and the release tag it was taken from.
+PINNED_USES = re.compile(r"^\s*(?:-\s+)?uses:\s+[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
 
 Workflow = dict[str, Any]
 Job = dict[str, Any]
@@ -45,11 +54,45 @@ def check_workflows(*paths: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*command, *map(str, paths)], capture_output=True, text=True, timeout=60, check=False)
 
 
-def pulumi_steps(workflow: Workflow) -> Iterator[tuple[str, Job, Step]]:
+def zizmor(*paths: Path) -> subprocess.CompletedProcess[str]:
+    """zizmor offline (no GitHub API calls), findings of medium severity and above."""
+    command = [str(Path(sys.executable).parent / "zizmor"), "--offline", "--min-severity", "medium", "--no-progress"]
+    return subprocess.run([*command, *map(str, paths)], capture_output=True, text=True, timeout=60, check=False)
+
+
+def steps(workflow: Workflow) -> Iterator[tuple[str, Job, Step]]:
     for job_name, job in workflow["jobs"].items():
         for step in job["steps"]:
-            if step.get("uses", "").startswith("pulumi/actions@"):
-                yield job_name, job, step
+            yield job_name, job, step
+
+
+def pulumi_steps(workflow: Workflow) -> Iterator[tuple[str, Job, Step]]:
+    for job_name, job, step in steps(workflow):
+        if step.get("uses", "").startswith(PULUMI_ACTION + "@"):
+            yield job_name, job, step
+
+
+def locked_version(lock: str, package: str) -> str:
+    match = re.search(rf"^{re.escape(package)}==(\S+)", (ROOT / lock).read_text(), re.MULTILINE)
+    assert match, f"{package} is not pinned in {lock}"
+    return match.group(1)
+
+
+def run_step(step: Step, tmp_path: Path, env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], str]:
+    """Run a `run:` step with bash -e as the runner does; returns the result and what it wrote to GITHUB_OUTPUT."""
+    output = tmp_path / "github_output"
+    output.touch()
+    environment = {**os.environ, "RUNNER_TEMP": str(tmp_path), "GITHUB_OUTPUT": str(output), **env}
+    result = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return result, output.read_text()
 
 
 def only_pulumi_step(workflow: Workflow) -> tuple[str, Job, Step]:
@@ -58,8 +101,8 @@ def only_pulumi_step(workflow: Workflow) -> tuple[str, Job, Step]:
     return steps[0]
 
 
-def test_the_preview_and_deploy_workflows_exist() -> None:
-    assert {"preview.yml", "deploy.yml"} <= {path.name for path in WORKFLOWS}
+def test_the_preview_deploy_and_renew_workflows_exist() -> None:
+    assert {"preview.yml", "deploy.yml", "renew.yml"} <= {path.name for path in WORKFLOWS}
 
 
 def test_every_workflow_matches_the_github_workflow_schema() -> None:
@@ -76,17 +119,16 @@ def test_the_schema_check_rejects_a_broken_workflow(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
-def test_permissions_are_declared_and_read_only_but_for_the_pr_comment(path: Path) -> None:
+def test_no_default_permissions_and_each_job_asks_for_what_it_needs(path: Path) -> None:
     workflow = load(path.name)
-    assert isinstance(workflow.get("permissions"), dict), "top-level permissions must be explicit"
-    scopes = [(None, workflow["permissions"])] + [
-        (job_name, job["permissions"]) for job_name, job in workflow["jobs"].items() if "permissions" in job
-    ]
-    for job_name, permissions in scopes:
+    assert workflow.get("permissions") == {}, "top level: `permissions: {}`, grants per job"
+    for job_name, job in workflow["jobs"].items():
+        permissions = job.get("permissions")
         assert isinstance(permissions, dict), f"{job_name}: permissions must list scopes, not {permissions!r}"
+        assert permissions.get("contents") == "read", f"{job_name}: needs contents: read to check out"
         for scope, access in permissions.items():
             assert access in ("read", "none") or (path.name, job_name, scope) in WRITE_SCOPES, (
-                f"{path.name} {job_name or 'top level'}: {scope}: {access}"
+                f"{path.name} {job_name}: {scope}: {access}"
             )
 
 
@@ -94,6 +136,78 @@ def test_permissions_are_declared_and_read_only_but_for_the_pr_comment(path: Pat
 def test_only_the_documented_secrets_are_used(path: Path) -> None:
     used = set(re.findall(r"secrets\.(\w+)", path.read_text()))
     assert used <= SECRETS
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
+def test_secrets_come_from_an_environment_and_each_kubeconfig_from_its_own(path: Path) -> None:
+    for job_name, job in load(path.name)["jobs"].items():
+        used = set(re.findall(r"secrets\.(\w+)", yaml.safe_dump(job)))
+        if not used:
+            continue
+        environment = job.get("environment")
+        assert environment in KUBECONFIG_SECRET, f"{job_name}: secrets outside an environment: {sorted(used)}"
+        assert used - BACKEND_SECRETS == {KUBECONFIG_SECRET[environment]}, f"{job_name} ({environment})"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
+def test_every_action_is_pinned_to_a_commit_with_its_release_as_comment(path: Path) -> None:
+    lines = [line for line in path.read_text().splitlines() if re.match(r"^\s*(-\s+)?uses:", line)]
+    assert lines
+    for line in lines:
+        assert PINNED_USES.match(line), f"{path.name}: not pinned to a commit SHA with `# vX.Y.Z`: {line.strip()}"
+
+
+def test_the_same_action_release_is_pinned_everywhere() -> None:
+    pins: dict[str, set[str]] = {}
+    for workflow_path in WORKFLOWS:
+        for line in workflow_path.read_text().splitlines():
+            if match := re.match(r"^\s*(?:-\s+)?uses:\s+([^@\s]+)@(\S+ # \S+)$", line):
+                pins.setdefault(match.group(1), set()).add(match.group(2))
+    for action, seen in pins.items():
+        assert len(seen) == 1, f"{action} is pinned to different commits: {sorted(seen)}"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
+def test_no_checkout_leaves_the_token_in_git_config(path: Path) -> None:
+    checkouts = [step for _, _, step in steps(load(path.name)) if step.get("uses", "").startswith("actions/checkout@")]
+    assert checkouts
+    for step in checkouts:
+        assert (step.get("with") or {}).get("persist-credentials") is False
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
+def test_the_pulumi_cli_is_the_release_of_the_locked_sdk(path: Path) -> None:
+    sdk = locked_version("requirements.lock", "pulumi")
+    found = list(pulumi_steps(load(path.name)))
+    assert found
+    for job_name, _, step in found:
+        version = str(step["with"].get("pulumi-version"))
+        assert re.fullmatch(r"\d+\.\d+\.\d+", version), f"{job_name}: pulumi-version must be exact: {version!r}"
+        assert version == sdk, f"{job_name}: CLI {version} but the lock has the pulumi SDK {sdk}"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
+def test_every_install_is_hash_checked_from_a_lock(path: Path) -> None:
+    installs = [step["run"] for _, _, step in steps(load(path.name)) if "pip install" in step.get("run", "")]
+    assert installs
+    for command in installs:
+        assert command in (TEST_COMMAND, PROGRAM_INSTALL), command
+
+
+def test_zizmor_finds_nothing_of_medium_severity_or_above() -> None:
+    result = zizmor(WORKFLOW_DIR)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_zizmor_fails_an_unpinned_checkout_that_keeps_its_credentials(tmp_path: Path) -> None:
+    risky = tmp_path / "risky.yml"
+    risky.write_text(
+        "on: push\npermissions: {}\njobs:\n  build:\n    runs-on: ubuntu-latest\n    permissions: {}\n"
+        "    steps:\n      - uses: actions/checkout@v4\n"
+    )
+    result = zizmor(risky)
+    assert result.returncode != 0
+    assert "unpinned-uses" in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("name", ["preview.yml", "deploy.yml"])
@@ -109,19 +223,44 @@ def test_the_suite_runs_on_python_311_before_any_pulumi_command(name: str) -> No
 
 def test_ci_runs_the_test_command_the_readme_documents() -> None:
     assert TEST_COMMAND in (ROOT / "README.md").read_text()
+    script = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert "set -euo pipefail" in script
+    assert script[-1] == TEST_COMMAND
+    commands = [line for line in script if not line.startswith("#")]
+    assert not any("|| true" in line or "|| exit 0" in line for line in commands), "a failure must fail CI"
 
 
-@pytest.mark.parametrize("name", ["preview.yml", "deploy.yml"])
-def test_pulumi_runs_on_the_lan_runner_with_the_kubeconfig_from_its_secret(name: str) -> None:
-    job_name, job, pulumi_step = only_pulumi_step(load(name))
-    assert "self-hosted" in job["runs-on"]
-    assert pulumi_step["uses"] == PULUMI_ACTION
-    assert pulumi_step["with"]["cloud-url"] == "${{ secrets.PULUMI_BACKEND_URL }}"
-    assert pulumi_step["env"]["PULUMI_CONFIG_PASSPHRASE"] == "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"
-    steps = job["steps"]
-    kubeconfig = next(index for index, step in enumerate(steps) if "KUBECONFIG_B64" in (step.get("env") or {}))
-    assert "KUBECONFIG=" in steps[kubeconfig]["run"] and "GITHUB_ENV" in steps[kubeconfig]["run"]
-    assert kubeconfig < steps.index(pulumi_step), f"{job_name}: the kubeconfig must exist before Pulumi runs"
+@pytest.mark.parametrize("name", ["preview.yml", "deploy.yml", "renew.yml"])
+def test_pulumi_runs_on_the_lan_runner_with_the_kubeconfig_of_its_environment(name: str) -> None:
+    workflow = load(name)
+    for job_name, job, pulumi_step in pulumi_steps(workflow):
+        assert "self-hosted" in job["runs-on"]
+        kubeconfig_secret = KUBECONFIG_SECRET[job["environment"]]
+        job_steps = job["steps"]
+        assert any(step.get("run") == PROGRAM_INSTALL for step in job_steps[: job_steps.index(pulumi_step)])
+        if "command" not in pulumi_step["with"]:
+            continue  # installs the CLI only
+        assert pulumi_step["with"]["cloud-url"] == "${{ secrets.PULUMI_BACKEND_URL }}"
+        passphrase = {**job.get("env", {}), **pulumi_step.get("env", {})}["PULUMI_CONFIG_PASSPHRASE"]
+        assert passphrase == "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"
+        kubeconfig = next(i for i, step in enumerate(job_steps) if kubeconfig_secret in (step.get("env") or {}))
+        assert "KUBECONFIG=" in job_steps[kubeconfig]["run"] and "GITHUB_ENV" in job_steps[kubeconfig]["run"]
+        assert kubeconfig < job_steps.index(pulumi_step), f"{job_name}: the kubeconfig must exist before Pulumi"
+
+
+def test_the_program_lock_pins_what_the_tests_ran_on() -> None:
+    program = dict(re.findall(r"^([\w.-]+)==(\S+)", (ROOT / "requirements.lock").read_text(), re.MULTILINE))
+    dev = dict(re.findall(r"^([\w.-]+)==(\S+)", (ROOT / "requirements-dev.lock").read_text(), re.MULTILINE))
+    assert {"pulumi", "pulumi-kubernetes", "pulumi-command", "pulumi-tls", "pydantic"} <= set(program)
+    assert {name: dev.get(name) for name in program} == program
+
+
+@pytest.mark.parametrize("lock", ["requirements.lock", "requirements-dev.lock", "tools/lock-tool.txt"])
+def test_every_locked_package_carries_its_hashes(lock: str) -> None:
+    entries = re.split(r"\n(?=[\w.-]+==)", (ROOT / lock).read_text().split("\n", 2)[-1].strip())
+    assert entries
+    for entry in entries:
+        assert re.search(r"--hash=sha256:[0-9a-f]{64}", entry), entry.splitlines()[0]
 
 
 class TestPreview:
@@ -146,6 +285,26 @@ class TestPreview:
         _, job, _ = only_pulumi_step(self.workflow)
         assert job["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
 
+    def test_the_first_step_fails_loudly_on_a_fork(self, tmp_path: Path) -> None:
+        _, job, _ = only_pulumi_step(self.workflow)
+        first = job["steps"][0]
+        assert first["env"]["HEAD_REPOSITORY"] == "${{ github.event.pull_request.head.repo.full_name }}"
+        assert first["env"]["REPOSITORY"] == "${{ github.repository }}"
+        ours = {"REPOSITORY": "me/homelab-mesh"}
+        fork, _ = run_step(first, tmp_path, {**ours, "HEAD_REPOSITORY": "stranger/homelab-mesh"})
+        assert fork.returncode == 1
+        assert "::error::" in fork.stdout + fork.stderr and "stranger/homelab-mesh" in fork.stdout + fork.stderr
+        same, _ = run_step(first, tmp_path, {**ours, "HEAD_REPOSITORY": "me/homelab-mesh"})
+        assert same.returncode == 0, same.stderr
+
+    def test_previews_in_its_own_environment_with_the_read_only_kubeconfig(self) -> None:
+        _, job, _ = only_pulumi_step(self.workflow)
+        assert job["environment"] == "homelab-preview"
+        text = yaml.safe_dump(job)
+        assert "secrets.PREVIEW_KUBECONFIG_B64" in text
+        assert "secrets.KUBECONFIG_B64" not in text
+        assert "homelab" not in {job.get("environment") for job in self.workflow["jobs"].values()}
+
 
 class TestDeploy:
     workflow = load("deploy.yml")
@@ -158,6 +317,10 @@ class TestDeploy:
         assert step["with"]["command"] == "up"
         assert step["with"]["stack-name"] == "homelab"
 
+    def test_deploys_in_the_protected_environment(self) -> None:
+        _, job, _ = only_pulumi_step(self.workflow)
+        assert job["environment"] == "homelab"
+
     def test_two_deploys_never_overlap(self) -> None:
         concurrency = self.workflow["concurrency"]
         assert concurrency["group"] == "deploy-homelab"
@@ -167,3 +330,74 @@ class TestDeploy:
         _, job, step = only_pulumi_step(self.workflow)
         check = next(index for index, item in enumerate(job["steps"]) if "command -v kubectl" in item.get("run", ""))
         assert check < job["steps"].index(step)
+
+
+class TestRenew:
+    workflow = load("renew.yml")
+    job = workflow["jobs"]["renew"]
+
+    def step(self, name_start: str) -> Step:
+        return next(step for step in self.job["steps"] if step.get("name", "").startswith(name_start))
+
+    def test_runs_weekly_and_on_demand_only(self) -> None:
+        on = triggers(self.workflow)
+        assert set(on) == {"schedule", "workflow_dispatch"}
+        [entry] = on["schedule"]
+        minute, hour, day_of_month, month, day_of_week = entry["cron"].split()
+        assert (day_of_month, month) == ("*", "*") and day_of_week.isdigit(), "once a week"
+        assert minute.isdigit() and hour.isdigit()
+
+    def test_runs_on_the_lan_runner_in_the_protected_environment(self) -> None:
+        assert "self-hosted" in self.job["runs-on"]
+        assert self.job["environment"] == "homelab"
+
+    def test_never_overlaps_a_deploy(self) -> None:
+        assert self.workflow["concurrency"] == load("deploy.yml")["concurrency"]
+
+    def test_renews_only_inside_the_window_and_otherwise_fails_on_drift(self) -> None:
+        window = self.step("Which certificates")
+        assert window["id"] == "window"
+        assert "pulumi stack output --json --stack homelab" in window["run"]
+        assert "tools/renewal_due.py" in window["run"]
+        up = self.step("pulumi up")
+        assert up["if"] == "steps.window.outputs.renew == 'true'"
+        assert (up["with"]["command"], up["with"]["stack-name"]) == ("up", "homelab")
+        drift = self.step("pulumi preview")
+        assert drift["if"] == "steps.window.outputs.renew == 'false'"
+        assert (drift["with"]["command"], drift["with"]["stack-name"]) == ("preview", "homelab")
+        assert drift["with"]["expect-no-changes"] is True and drift["with"]["diff"] is True
+        order = self.job["steps"]
+        assert order.index(window) < order.index(up) and order.index(window) < order.index(drift)
+
+    @pytest.mark.parametrize(
+        ("outputs", "renew"),
+        [
+            ({"certificateExpiry": {"demo-app1.local": "2000-01-01T00:00:00Z"}}, "true"),
+            ({"certificateExpiry": {"demo-app1.local": "2999-01-01T00:00:00Z"}}, "false"),
+            ({"gatewayAddress": "192.168.1.240"}, "false"),
+        ],
+        ids=["expired", "far-off", "provided-tls"],
+    )
+    def test_the_window_step_decides_from_the_stack_outputs(
+        self, tmp_path: Path, outputs: dict[str, Any], renew: str
+    ) -> None:
+        result, github_output = self.run_window(tmp_path, json.dumps(outputs))
+        assert result.returncode == 0, result.stderr
+        assert github_output == f"renew={renew}\n"
+
+    def test_the_window_step_fails_on_outputs_it_cannot_read(self, tmp_path: Path) -> None:
+        result, github_output = self.run_window(tmp_path, '{"certificateExpiry": {"a.local": "next year"}}')
+        assert result.returncode == 2
+        assert github_output == ""
+
+    def run_window(self, tmp_path: Path, outputs: str) -> tuple[subprocess.CompletedProcess[str], str]:
+        """The step as the runner runs it, with a stand-in `pulumi` that prints the given stack outputs."""
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        fake = bin_dir / "pulumi"
+        (tmp_path / "stack-outputs.json").write_text(outputs)
+        fake.write_text(f"#!/bin/sh\ncat '{tmp_path / 'stack-outputs.json'}'\n")
+        fake.chmod(0o755)
+        python_dir = Path(sys.executable).parent
+        path = f"{bin_dir}:{python_dir}:{os.environ['PATH']}"
+        return run_step(self.step("Which certificates"), tmp_path, {"PATH": path})
