@@ -41,7 +41,14 @@ metallb = None
 if settings.metallb is not None:
     metallb = MetalLB(
         "lan-load-balancer",
-        MetalLBArgs(settings.metallb, settings.kube_context, settings.helm_timeout_seconds, settings.resources),
+        MetalLBArgs(
+            settings.metallb,
+            settings.kube_context,
+            settings.helm_timeout_seconds,
+            settings.resources,
+            image_registry=settings.image_registry,
+            extra_values=settings.helm_values.get("metallb", {}),
+        ),
         opts=on_cluster,
     )
 
@@ -82,6 +89,7 @@ istio = IstioAmbient(
         helm_timeout_seconds=settings.helm_timeout_seconds,
         guard=guard,
         gateway_api_crds=gateway_api,
+        extra_values=settings.helm_values,
     ),
     opts=on_cluster,
 )
@@ -126,7 +134,9 @@ if settings.gateway_hostnames and settings.tls.mode == "cert-manager":
         CertManagerArgs(
             version=settings.tls.cert_manager_version,
             helm_timeout_seconds=settings.helm_timeout_seconds,
-            depends_on=[gateway_api],
+            depends_on=[gateway_api] if gateway_api else [],
+            image_registry=settings.image_registry,
+            extra_values=settings.helm_values.get("cert-manager", {}),
         ),
         opts=on_cluster,
     )

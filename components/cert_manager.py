@@ -6,13 +6,14 @@ declared by GatewayCertificates (components/tls.py), which waits for this compon
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from .chart_keys import merged_values
 from .kubernetes import KubernetesObject, metadata
 
 CERT_MANAGER_NAMESPACE = "cert-manager"
@@ -25,12 +26,12 @@ def _lean(cpu: str, memory: str, memory_limit: str) -> dict[str, Any]:
     return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory_limit}}
 
 
-def chart_values() -> dict[str, Any]:
+def chart_values(image_registry: str | None = None) -> dict[str, Any]:
     """Values of the cert-manager chart; every key checked against its values.schema.json at v1.21.1.
 
     The schema forbids unknown keys (additionalProperties: false), so a misspelt key fails the install.
     """
-    return {
+    values: dict[str, Any] = {
         # Install the CRDs with the release and keep them (helm.sh/resource-policy: keep) if it is removed:
         # deleting the CRDs would delete every Certificate and issuer in the cluster.
         "crds": {"enabled": True, "keep": True},
@@ -48,6 +49,11 @@ def chart_values() -> dict[str, Any]:
         # The post-install Job that waits until the webhook accepts cert-manager objects.
         "startupapicheck": {"resources": _lean("10m", "32Mi", "64Mi")},
     }
+    if image_registry:
+        # Every image is `<imageRegistry>/<imageNamespace>/<name>` (templates/_helpers.tpl, "cert-manager.image",
+        # v1.21.1), quay.io/jetstack by default: the mirror keeps the jetstack/ path.
+        values["imageRegistry"] = image_registry
+    return values
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,9 @@ class CertManagerArgs:
     helm_timeout_seconds: int
     # What cert-manager needs first: the Gateway API CRDs, which its Gateway API support watches.
     depends_on: Sequence[pulumi.Resource]
+    image_registry: str | None = None
+    # helmValues.cert-manager, merged over the program's values last.
+    extra_values: Mapping[str, Any] = field(default_factory=dict)
 
 
 class CertManager(pulumi.ComponentResource):
@@ -82,7 +91,7 @@ class CertManager(pulumi.ComponentResource):
             chart=CERT_MANAGER_CHART,
             version=args.version,
             namespace=CERT_MANAGER_NAMESPACE,
-            values=chart_values(),
+            values=merged_values(chart_values(args.image_registry), args.extra_values),
             timeout=args.helm_timeout_seconds,
             cleanup_on_fail=True,
             max_history=5,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from . import names
+from .chart_keys import merged_values
 from .kubernetes import KubernetesObject, metadata, namespace
 from .policy import peer_authentication_spec
 from .resources import ResourceProfile
@@ -38,6 +39,8 @@ class IstioAmbientArgs:
     guard: pulumi.Resource
     # The CRDs when istiod must start after them; None when they change after istiod or are external.
     gateway_api_crds: pulumi.Resource | None
+    # helmValues per release name, merged over the program's values last.
+    extra_values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 def chart_values(
@@ -78,7 +81,10 @@ class IstioAmbient(pulumi.ComponentResource):
     def __init__(self, name: str, args: IstioAmbientArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("homelab-mesh:istio:IstioAmbient", name, None, opts)
         self.namespace = namespace(names.ISTIO_NAMESPACE, opts=pulumi.ResourceOptions(parent=self))
-        values = chart_values(args.version, args.hub, args.platform, args.resources)
+        values = {
+            release: merged_values(release_values, args.extra_values.get(release, {}))
+            for release, release_values in chart_values(args.version, args.hub, args.platform, args.resources).items()
+        }
         # Pulumi's own deadline sits above Helm's so Helm reports which object was not ready.
         operation_timeout = f"{args.helm_timeout_seconds + 120}s"
         self.releases = {}

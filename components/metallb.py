@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -12,6 +12,8 @@ import pulumi_command as command
 import pulumi_kubernetes as k8s
 
 from . import names
+from .chart_keys import merged_values
+from .images import mirrored
 from .kubernetes import KubernetesObject, metadata, namespace
 from .resources import ResourceProfile
 from .scripts import BASH, kube_environment, script
@@ -36,14 +38,17 @@ class MetalLBArgs:
     kube_context: str | None
     helm_timeout_seconds: int
     resources: Mapping[str, ResourceProfile]
+    image_registry: str | None = None
+    # helmValues.metallb, merged over the program's values last.
+    extra_values: Mapping[str, Any] = field(default_factory=dict)
     webhook_timeout_seconds: int = 300
 
 
-def chart_values(resources: Mapping[str, ResourceProfile]) -> dict[str, Any]:
+def chart_values(resources: Mapping[str, ResourceProfile], image_registry: str | None = None) -> dict[str, Any]:
     # L2 only: the native speaker. 0.15 defaults to FRR sidecars and 0.16 to FRR-K8s; both are BGP machinery.
     # `controller.resources`, `speaker.resources` and `speaker.priorityClassName` are chart values in 0.15
     # and 0.16 (charts/metallb/values.yaml), empty by default.
-    return {
+    values: dict[str, Any] = {
         "controller": {"resources": resources["metallbController"].as_values()},
         "speaker": {
             "frr": {"enabled": False},
@@ -52,6 +57,11 @@ def chart_values(resources: Mapping[str, ResourceProfile]) -> dict[str, Any]:
         },
         "frrk8s": {"enabled": False},
     }
+    if image_registry:
+        # `<component>.image.repository` (charts/metallb/values.yaml, 0.15 and 0.16); the tag stays the chart's.
+        for component in ("controller", "speaker"):
+            values[component]["image"] = {"repository": mirrored(f"quay.io/metallb/{component}", image_registry)}
+    return values
 
 
 def priority_class_fields() -> dict[str, Any]:
@@ -122,7 +132,7 @@ class MetalLB(pulumi.ComponentResource):
             version=args.settings.version,
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.settings.chart_repository),
             namespace=names.METALLB_NAMESPACE,
-            values=chart_values(args.resources),
+            values=merged_values(chart_values(args.resources, args.image_registry), args.extra_values),
             timeout=args.helm_timeout_seconds,
             cleanup_on_fail=True,
             max_history=5,

@@ -78,3 +78,86 @@ def test_the_demo_app_image_comes_through_the_mirror_with_its_digest(run: Any) -
 
     (container,) = deployment.inputs["spec"]["template"]["spec"]["containers"]
     assert container["image"].startswith("registry.lan:5000/traefik/whoami:v1.11.0@sha256:")
+
+
+def release_values(evaluation: Any, release: str) -> dict[str, Any]:
+    values: dict[str, Any] = evaluation.named(release).inputs["values"]
+    return values
+
+
+def test_extra_helm_values_reach_each_release_over_the_programs_own(run: Any) -> None:
+    evaluation = run(
+        overrides={
+            "helmValues": {
+                "istiod": {"meshConfig": {"accessLogFile": "/dev/stdout"}, "global": {"logAsJson": True}},
+                "ztunnel": {"logLevel": "debug"},
+                "metallb": {"speaker": {"tolerations": [{"operator": "Exists"}]}},
+            }
+        }
+    )
+
+    istiod = release_values(evaluation, "istiod")
+    assert istiod["meshConfig"] == {"accessLogFile": "/dev/stdout"}
+    assert istiod["global"]["logAsJson"] is True
+    assert istiod["global"]["hub"] == "docker.io/istio"  # the program's own keys beside the extra ones
+    assert istiod["profile"] == "ambient"
+    assert release_values(evaluation, "ztunnel")["logLevel"] == "debug"
+    speaker = release_values(evaluation, "metallb")["speaker"]
+    assert speaker["tolerations"] == [{"operator": "Exists"}]
+    assert speaker["frr"] == {"enabled": False}
+    assert "meshConfig" not in release_values(evaluation, "istio-cni")
+
+
+def test_extra_values_override_what_the_program_sets(run: Any) -> None:
+    evaluation = run(overrides={"helmValues": {"istiod": {"replicaCount": 2, "autoscaleEnabled": True}}})
+
+    istiod = release_values(evaluation, "istiod")
+    assert (istiod["replicaCount"], istiod["autoscaleEnabled"]) == (2, True)
+
+
+def test_cert_manager_takes_extra_values_in_its_mode(run: Any) -> None:
+    evaluation = run(overrides={"tlsMode": "cert-manager", "helmValues": {"cert-manager": {"replicaCount": 2}}})
+
+    values = release_values(evaluation, "cert-manager")
+    assert values["replicaCount"] == 2
+    assert values["crds"] == {"enabled": True, "keep": True}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "reason"),
+    [
+        ({"helmValues": {"cert-manager": {"replicaCount": 2}}}, "helmValues.cert-manager", "tlsMode: cert-manager"),
+        (
+            {"helmValues": {"metallb": {"rbac": {}}}, "metallbEnabled": False, "addressPools": None},
+            "helmValues.metallb",
+            "metallbEnabled: true",
+        ),
+    ],
+)
+def test_values_for_a_release_that_is_not_installed_are_refused(
+    config_error: ConfigErrorOf, overrides: dict[str, Any], key: str, reason: str
+) -> None:
+    error = config_error(overrides=overrides)
+
+    assert [problem for problem in error.problems if problem.startswith(f"homelab-mesh:{key}: ")] != []
+    assert reason in error.problems[0]
+
+
+def test_every_image_comes_through_the_mirror(run: Any) -> None:
+    evaluation = run(overrides={"imageRegistry": "registry.lan:5000", "tlsMode": "cert-manager", "demoApp": True})
+
+    for release in ("istiod", "istio-cni", "ztunnel"):
+        assert release_values(evaluation, release)["global"]["hub"] == "registry.lan:5000/istio"
+    metallb = release_values(evaluation, "metallb")
+    assert metallb["controller"]["image"] == {"repository": "registry.lan:5000/metallb/controller"}
+    assert metallb["speaker"]["image"] == {"repository": "registry.lan:5000/metallb/speaker"}
+    assert release_values(evaluation, "cert-manager")["imageRegistry"] == "registry.lan:5000"
+    (deployment,) = evaluation.of_type("kubernetes:apps/v1:Deployment")
+    (container,) = deployment.inputs["spec"]["template"]["spec"]["containers"]
+    assert container["image"].startswith("registry.lan:5000/traefik/whoami:")
+
+
+def test_without_a_mirror_each_image_keeps_its_own_registry(homelab: Any) -> None:
+    metallb = release_values(homelab, "metallb")
+    assert "image" not in metallb["controller"]
+    assert release_values(homelab, "istiod")["global"]["hub"] == "docker.io/istio"

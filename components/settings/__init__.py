@@ -167,6 +167,12 @@ def parse_settings(
             reader.fail("istioHub", "is set together with imageRegistry, which already covers Istio's images; keep one")
         istio_hub = mirrored(versions.DEFAULT_ISTIO_HUB, image_registry)
     demo_app = demo.read_demo_app(reader, meshed_names, route_table)
+    for release, needs, deployed in (
+        ("metallb", "metallbEnabled: true", metallb is not None),
+        ("cert-manager", "tlsMode: cert-manager", tls_settings.mode == "cert-manager"),
+    ):
+        if release in helm_values and not deployed:
+            reader.fail(f"helmValues.{release}", f"is set, but the {release} release is only installed with {needs}")
     monitoring = reader.boolean("monitoring", False)
 
     if reader.problems:
