@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
@@ -20,10 +21,15 @@ WITHOUT_PULUMI_VARIABLES = (
 BASH = ["/bin/bash", "-c", WITHOUT_PULUMI_VARIABLES, "homelab-mesh-script"]
 
 
+# A line `# uses: lib/<file>.sh` in a script stands for that file's text: one copy of the shared helpers.
+USES = re.compile(r"^# uses: (lib/[\w-]+\.sh)\n", re.MULTILINE)
+
+
 @cache
 def script(name: str) -> str:
-    """The script's text, passed inline so that editing a script is a change Pulumi sees."""
-    return (SCRIPTS / name).read_text()
+    """The script's text, shared helpers in place, passed inline so that editing a script is a change
+    Pulumi sees."""
+    return USES.sub(lambda match: (SCRIPTS / match.group(1)).read_text(), (SCRIPTS / name).read_text())
 
 
 def kube_environment(kube_context: str | None, **variables: str) -> dict[str, str]:

@@ -14,6 +14,7 @@
 # HTTP_PORT, HTTPS_PORT (80, 443), TIMEOUT_SECONDS (300), INTERVAL_SECONDS (10), REQUEST_TIMEOUT_SECONDS (10)
 # Runs on bash 3.2 (macOS) as well as bash 5: POSIX sh constructs only, plus `local`.
 set -uf
+# uses: lib/kube.sh
 : "${HOSTNAMES:?HOSTNAMES is required}"
 address="${GATEWAY_ADDRESS:-}"
 rules="${ROUTE_RULES:-}"
@@ -52,14 +53,6 @@ case "$address" in
   *:*) pinned="[$address]" ;;
   *) pinned="$address" ;;
 esac
-
-kube() {
-  if [ -n "${KUBE_CONTEXT:-}" ]; then
-    kubectl --context "$KUBE_CONTEXT" "$@" </dev/null
-  else
-    kubectl "$@" </dev/null
-  fi
-}
 
 # fetch <scheme> <hostname> <port> <path> <curl -w format>: one request to the pinned address.
 fetch() {

@@ -6,20 +6,13 @@
 # under a namespace that is still labelled ambient.
 # Runs on bash 3.2 (macOS) as well as bash 5: POSIX sh constructs only, plus `local`.
 set -u
+# uses: lib/kube.sh
 : "${NAMESPACE:?NAMESPACE is required}"
 
 if ! command -v kubectl >/dev/null 2>&1; then
   echo "un-enrol $NAMESPACE: kubectl is not on PATH; it is needed to take the namespace out of the mesh" >&2
   exit 127
 fi
-
-kube() {
-  if [ -n "${KUBE_CONTEXT:-}" ]; then
-    kubectl --context "$KUBE_CONTEXT" "$@" </dev/null
-  else
-    kubectl "$@" </dev/null
-  fi
-}
 
 fail() {
   echo "un-enrol $NAMESPACE: $1 (kubectl's error is above); nothing after this step was done" >&2

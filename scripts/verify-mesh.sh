@@ -5,6 +5,7 @@
 # annotation istio-cni puts on enrolled pods.
 # Runs on bash 3.2 (macOS) as well as bash 5: POSIX sh constructs only, plus `local`.
 set -uf
+# uses: lib/kube.sh
 timeout_seconds="${TIMEOUT_SECONDS:-300}"
 interval_seconds="${INTERVAL_SECONDS:-10}"
 namespaces="${NAMESPACES:-}"
@@ -18,14 +19,6 @@ fi
 errors=$(mktemp) || exit 1
 trap 'rm -f "$errors"' EXIT
 trap 'exit 1' HUP INT TERM
-
-kube() {
-  if [ -n "${KUBE_CONTEXT:-}" ]; then
-    kubectl --context "$KUBE_CONTEXT" "$@" </dev/null
-  else
-    kubectl "$@" </dev/null
-  fi
-}
 
 istio() {
   if [ -n "${KUBE_CONTEXT:-}" ]; then

@@ -5,6 +5,7 @@
 # not retry webhook errors, so creating the pools right after the Helm release fails without this.
 # Runs on bash 3.2 (macOS) as well as bash 5: POSIX sh constructs only, plus `local`.
 set -u
+# uses: lib/kube.sh
 : "${POOL_MANIFEST:?POOL_MANIFEST is required}"
 timeout_seconds="${TIMEOUT_SECONDS:-300}"
 interval_seconds="${INTERVAL_SECONDS:-5}"
@@ -14,17 +15,9 @@ if ! command -v kubectl >/dev/null 2>&1; then
   exit 127
 fi
 
-kube() {
-  if [ -n "${KUBE_CONTEXT:-}" ]; then
-    kubectl --context "$KUBE_CONTEXT" "$@"
-  else
-    kubectl "$@"
-  fi
-}
-
 deadline=$(($(date +%s) + timeout_seconds))
 while :; do
-  if output=$(printf '%s' "$POOL_MANIFEST" | kube apply --dry-run=server -f - 2>&1); then
+  if output=$(printf '%s' "$POOL_MANIFEST" | kube_with_stdin apply --dry-run=server -f - 2>&1); then
     echo "MetalLB webhook is serving"
     exit 0
   fi

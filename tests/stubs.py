@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from components.scripts import script as script_text
+
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 SYSTEM_PATH = "/usr/bin:/bin"
 
@@ -92,7 +94,8 @@ class Stubs:
         path = f"{self.bin}:{system_path}" if system_path else str(self.bin)
         env = {"PATH": path, "HOME": str(self.home), "LC_ALL": "C", **environment}
         result = subprocess.run(
-            [*self.shell, (SCRIPTS / script).read_text()],
+            # The text pulumi-command runs: shared helpers in place.
+            [*self.shell, script_text(script)],
             env=env,
             cwd=self.home,
             capture_output=True,

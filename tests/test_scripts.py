@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from components.scripts import script
 from tests.stubs import SCRIPTS, SYSTEM_PATH, Reply, Stubs, required
 from tools.mock_engine import Evaluation, evaluate
 
@@ -472,9 +473,16 @@ def not_portable(text: str) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("script", sorted(path.name for path in SCRIPTS.glob("*.sh")))
+@pytest.mark.parametrize("script", sorted(str(path.relative_to(SCRIPTS)) for path in SCRIPTS.rglob("*.sh")))
 def test_scripts_use_only_portable_constructs(script: str) -> None:
     assert not_portable((SCRIPTS / script).read_text()) == []
+
+
+def test_shared_helpers_are_put_in_place_of_their_uses_line() -> None:
+    text = script("verify-mesh.sh")
+    assert "# uses:" not in text
+    assert text.count("kube_with_stdin() {") == 1
+    assert text.index("kube() {") < text.index("kube get")
 
 
 @pytest.mark.parametrize(
