@@ -26,6 +26,18 @@ gc.set_threshold(10_000, 20, 10)
 
 settings = load_settings()
 
+# Nothing in the cluster changes before the upgrade guard agrees (README, Upgrading): the provider waits for
+# it, so a refused version edit (a skipped minor, a downgrade) stops `pulumi up` before its first change.
+guard = UpgradeGuard(
+    "upgrade-guard",
+    UpgradeGuardArgs(
+        istio_version=settings.istio_version,
+        gateway_api_version=settings.gateway_api_version,
+        gateway_api_crds=settings.gateway_api_crds,
+        kube_context=settings.kube_context,
+        today=date.today(),
+    ),
+)
 provider = k8s.Provider(
     "homelab",
     context=settings.kube_context,
@@ -34,6 +46,7 @@ provider = k8s.Provider(
     # A renewed certificate updates its TLS Secret in place; without this the Secret is deleted and
     # re-created, and the Gateway briefly has no certificate (pulumi-kubernetes 4.18.0+, #2291).
     enable_secret_mutable=True,
+    opts=pulumi.ResourceOptions(depends_on=[guard]),
 )
 on_cluster = pulumi.ResourceOptions(providers={"kubernetes": provider})
 
@@ -52,18 +65,6 @@ if settings.metallb is not None:
         opts=on_cluster,
     )
 
-# Nothing changes an Istio or Gateway API version before the guard agrees (README, Upgrading).
-guard = UpgradeGuard(
-    "upgrade-guard",
-    UpgradeGuardArgs(
-        istio_version=settings.istio_version,
-        gateway_api_version=settings.gateway_api_version,
-        gateway_api_crds=settings.gateway_api_crds,
-        kube_context=settings.kube_context,
-        today=date.today(),
-    ),
-    opts=on_cluster,
-)
 # The CRDs change before istiod unless the previous Istio minor cannot run them (components/upgrade.py).
 crds_after_istiod = guard.crds_after_istiod
 managed_crds = settings.gateway_api_crds == "managed"

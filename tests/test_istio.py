@@ -178,3 +178,13 @@ def test_each_chart_gets_only_keys_it_reads(run: Evaluate, stack_overrides: dict
         assert given <= CHART_KEYS[release], (
             f"{release} gets keys its chart does not read: {given - CHART_KEYS[release]}"
         )
+
+
+def test_nothing_on_the_cluster_changes_before_the_guard_agrees(homelab: Evaluation) -> None:
+    """A refused version edit fails the record's check; every Kubernetes object waits for it through the
+    provider it is created with, so `pulumi up` stops before its first change."""
+    (provider,) = homelab.of_type("pulumi:providers:kubernetes")
+    assert homelab.dependency_names(provider.name) == GUARD
+    on_cluster = [r for r in homelab.registrations.values() if r.custom and r.type.startswith("kubernetes:")]
+    assert on_cluster
+    assert {r.provider.rsplit("::", 1)[0] for r in on_cluster} == {provider.urn}  # a reference is "<urn>::<id>"
