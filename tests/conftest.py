@@ -89,3 +89,13 @@ def stubs(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stubs]:
     yield stub_clis
     # A call no reply matches would answer nothing, which some scripts would read as "all is well".
     assert stub_clis.unexpected_calls() == []
+
+
+@pytest.fixture(scope="session")
+def provided() -> Evaluation:
+    """The homelab stack in tlsMode provided, with a real certificate for its hostnames (tests/certificates.py)."""
+    from tests.certificates import homelab_pem
+
+    return evaluate(
+        "homelab", overrides={"tlsMode": "provided", "caValidityDays": None}, secrets=homelab_pem().secrets()
+    )

@@ -10,19 +10,10 @@ import pytest
 from components.scripts import script
 from tests.conftest import Evaluate
 from tests.graph import must_precede
-from tests.test_secrets import KEY_MARKERS, PROVIDED_CERTIFICATE, PROVIDED_SECRETS
+from tests.test_secrets import KEY_MARKERS, PROVIDED_CERTIFICATE
 from tools.mock_engine import Evaluation, evaluate, is_secret, unwrap
 
 CHECK = "check-front-door"
-
-
-@pytest.fixture(scope="module")
-def provided() -> Evaluation:
-    return evaluate(
-        "homelab",
-        overrides={"tlsMode": "provided", "caValidityDays": None},
-        secrets=PROVIDED_SECRETS,
-    )
 
 
 def test_runs_after_the_gateway_the_redirect_and_every_route(homelab: Evaluation) -> None:

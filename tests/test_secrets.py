@@ -52,15 +52,6 @@ def private_ca(homelab: Evaluation) -> Evaluation:
 
 
 @pytest.fixture(scope="module")
-def provided() -> Evaluation:
-    return evaluate(
-        "homelab",
-        overrides={"tlsMode": "provided", "caValidityDays": None},
-        secrets=PROVIDED_SECRETS,
-    )
-
-
-@pytest.fixture(scope="module")
 def cert_manager() -> Evaluation:
     return evaluate("homelab", overrides={"tlsMode": "cert-manager"})
 
