@@ -321,3 +321,13 @@ class TestCommand:
         assert error.count("\n") == 1
         with pytest.raises(KeyError):
             plan.main(["--stack", "homelab", "--out", str(tmp_path), "--traceback"])
+
+
+def test_kubernetes_objects_wait_for_what_their_provider_waits_for(homelab: Evaluation) -> None:
+    """The provider depends on the upgrade guard, so every object it creates comes in a later wave."""
+    graph = plan_graph.resource_graph(homelab)
+    wave = {label: graph.waves[urn] for urn, label in graph.labels.items()}
+    guard = wave["Command upgrade-live-check"]
+    assert wave["Namespace istio-system"] > guard
+    assert wave["PriorityClass metallb-speaker-priority"] > guard
+    assert wave["PrivateKey gateway-ca-key"] == 1  # pulumi-tls objects do not use the Kubernetes provider

@@ -78,9 +78,15 @@ def resource_graph(evaluation: Evaluation) -> ResourceGraph:
             return {urn}
         return set().union(*(deployed(child) for child in children.get(urn, ())))
 
+    def waits_for(urn: str) -> set[str]:
+        # A resource also waits for what its provider depends on (the Kubernetes provider waits for the
+        # upgrade guard); the provider reference is `<urn>::<id>`.
+        provider = registrations[urn].provider.rsplit("::", 1)[0]
+        through_provider = registrations[provider].dependencies if provider in registrations else frozenset()
+        return {*registrations[urn].dependencies, *through_provider}
+
     dependencies = {
-        urn: frozenset().union(*(deployed(dependency) for dependency in registrations[urn].dependencies)) - {urn}
-        for urn in nodes
+        urn: frozenset().union(*(deployed(dependency) for dependency in waits_for(urn))) - {urn} for urn in nodes
     }
     labels = {urn: f"{kind_of(registrations[urn].type)} {registrations[urn].name}" for urn in nodes}
     return ResourceGraph(labels, dependencies, compute_waves(dependencies))
