@@ -10,7 +10,6 @@ import pytest
 
 import components.settings as settings_package
 from components.settings import ConfigError
-from components.settings.stack_file import StackFileError, load_stack_file
 from tools.mock_engine import evaluate
 
 ConfigErrorOf = Callable[..., ConfigError]
@@ -104,47 +103,6 @@ def test_a_first_error_causes_no_follow_on_errors(
 
 
 # --- the stack file itself ------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def stack_file(tmp_path: Path) -> Callable[[str], Path]:
-    def write(text: str) -> Path:
-        path = tmp_path / "Pulumi.test.yaml"
-        path.write_text(text)
-        return path
-
-    return write
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("config:\n  homelab-mesh:platform: k3s\n  homelab-mesh:platform: k3d\n", ":3:3: duplicate key"),
-        ("config:\n  homelab-mesh:routes:\n    - hostname: a.local\n      hostname: b.local\n", ":4:7: duplicate key"),
-        ("config:\n\thomelab-mesh:platform: k3s\n", ":2:1: found character '\\t'"),
-        ("config: [unclosed\n", ":2:1:"),
-        ("- homelab-mesh:platform: k3s\n", "the top level must be a mapping with a `config:` key, not a list"),
-        ("config:\n  homelab-mesh:platform: k3s\nconfgi: {}\n", "confgi is not a key of a Pulumi stack file"),
-        ("config:\n  - homelab-mesh:platform\n", "`config:` must be a mapping of keys to values, not a list"),
-    ],
-    ids=["duplicate", "nested-duplicate", "tab", "syntax", "list-root", "unknown-top-level", "config-list"],
-)
-def test_stack_file_problems_name_file_line_and_column(
-    stack_file: Callable[[str], Path], text: str, expected: str
-) -> None:
-    path = stack_file(text)
-
-    with pytest.raises(StackFileError) as caught:
-        load_stack_file(path)
-
-    assert str(caught.value).startswith(str(path))
-    assert expected in str(caught.value)
-
-
-def test_known_top_level_keys_are_accepted(stack_file: Callable[[str], Path]) -> None:
-    text = "secretsprovider: passphrase\nencryptionsalt: v1:abc\nenvironment: [homelab]\nconfig: {}\n"
-
-    assert load_stack_file(stack_file(text))["secretsprovider"] == "passphrase"
 
 
 def test_the_program_refuses_its_own_broken_stack_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

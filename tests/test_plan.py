@@ -163,7 +163,7 @@ BROKEN_FILES = {
 }
 BROKEN_EXPECTED = [
     ("syntax-error", ":3:1", "expected"),
-    ("tab", ":2:1", "'\\t'"),
+    ("tab", ":2:1", "a tab character; YAML indents with spaces only"),
     ("list-root", ":2:1", "must be a mapping"),
     ("duplicate-key", ":3:3", "duplicate key"),
 ]

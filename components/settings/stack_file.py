@@ -19,7 +19,11 @@ class StackFileError(ValueError):
     """A stack file that cannot be used; the message names the file and, where known, line and column."""
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+# libyaml's parser where PyYAML was built with it (ten times faster); the constructor stays Python either way.
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _UniqueKeyLoader(_SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
@@ -46,6 +50,8 @@ def load_stack_file(path: Path) -> dict[str, Any]:
         mark = error.problem_mark or error.context_mark
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
         problem = error.problem or "invalid YAML"
+        if mark and _character_at(text, mark.line, mark.column) == "\t":
+            problem = "a tab character; YAML indents with spaces only"
         raise StackFileError(f"{path}{where}: {problem}") from None
     except yaml.YAMLError as error:
         raise StackFileError(f"{path}: invalid YAML ({error})") from None
@@ -77,6 +83,11 @@ def _position(text: str, key: str | None = None) -> str:
     if node is None:
         return ""
     return f":{node.start_mark.line + 1}:{node.start_mark.column + 1}"
+
+
+def _character_at(text: str, line: int, column: int) -> str:
+    lines = text.splitlines()
+    return lines[line][column : column + 1] if line < len(lines) else ""
 
 
 def _kind(value: Any) -> str:
