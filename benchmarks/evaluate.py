@@ -26,7 +26,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 HOMELAB = 0
-# A Gateway holds at most 64 listeners: the HTTP redirect plus 63 HTTPS hostnames (components/settings.py).
+# A Gateway holds at most 64 listeners: the HTTP redirect plus 63 HTTPS hostnames (components/settings/routes.py).
 MAX_HOSTNAMES = 63
 
 HOMELAB_TARGET_SECONDS = 1.5
@@ -210,7 +210,7 @@ eval s: evaluate() alone. cpu s: user + system. gc s: time in Python's cyclic ga
 ms/ns: wall time per meshed namespace. growth: time ratio / namespace ratio against the previous generated
 stack (1.0 = linear; start-up cost is shared, so small stacks read below 1.0).
 * hostnames and routes stop at {MAX_HOSTNAMES}: the one Gateway holds 64 listeners, {MAX_HOSTNAMES} HTTPS plus the HTTP
-redirect (components/settings.py). Namespaces keep scaling."""
+redirect (components/settings/routes.py). Namespaces keep scaling."""
 
 
 def checks(results: Sequence[Result]) -> list[tuple[bool, str]]:
