@@ -62,7 +62,9 @@ class Sizing:
 
 
 NO_LIMITS = Amount(None, None)
-# Istio 1.28 charts: istiod autoscales 1-5 replicas; only the proxy (gateway) has limits by default.
+# Istio's chart defaults, the same at 1.28.2 and 1.31 (`resources` and `global.proxy.resources` in each chart's
+# values.yaml, istio/istio 1.28.2 and 1.31.0-rc.0): istiod autoscales 1-5 replicas; only the proxy (gateway)
+# has limits by default.
 ISTIO_DEFAULTS: dict[str, Sizing] = {
     ISTIOD: Sizing(Amount(500, 2048), NO_LIMITS),
     CNI: Sizing(Amount(100, 100), NO_LIMITS),
@@ -192,7 +194,7 @@ def quantity(value: float | None, unit: str) -> str:
 
 
 def component_table(profile: Mapping[str, Sizing]) -> list[str]:
-    rows = [["component", "program requests", "program limits", "Istio 1.28 requests", "Istio limits", "measured"]]
+    rows = [["component", "program requests", "program limits", "Istio requests", "Istio limits", "measured"]]
     for component in COMPONENTS:
         default = ISTIO_DEFAULTS[component]
         measured = MEASURED.get(component)
@@ -289,8 +291,8 @@ def main() -> int:
     homelab = evaluate("homelab")
     profile, istiod_replicas = program_profile(homelab)
     metallb = metallb_profile(homelab)
-    print(f"Per pod: this program's homelab profile (istiod replicas: {istiod_replicas}, no autoscaling), Istio 1.28")
-    print("chart defaults and the homelab's measured usage (CPU / memory; 'none' is no limit)")
+    print(f"Per pod: this program's homelab profile (istiod replicas: {istiod_replicas}, no autoscaling),")
+    print("Istio 1.28-1.31 chart defaults and the homelab's measured usage (CPU / memory; 'none' is no limit)")
     print("\n".join(component_table(profile)))
     print(f"Linkerd model: {LINKERD_CONTROL_PLANE_MIB:g}Mi control plane + {LINKERD_SIDECAR_MIB:g}Mi per meshed pod.\n")
     print("Cluster totals: istiod and the ingress gateway once, istio-cni and ztunnel on every node")
