@@ -162,17 +162,18 @@ def parse_settings(
     image_registry = charts.read_image_registry(reader)
     istio_hub = istio.hub
     if image_registry:
-        # Pulumi.yaml's default reaches the program as a value, so "set" means "changed from the default".
-        if istio.hub != versions.DEFAULT_ISTIO_HUB:
+        if reader.differs_from("istioHub", versions.DEFAULT_ISTIO_HUB):
             reader.fail("istioHub", "is set together with imageRegistry, which already covers Istio's images; keep one")
         istio_hub = mirrored(versions.DEFAULT_ISTIO_HUB, image_registry)
     demo_app = demo.read_demo_app(reader, meshed_names, route_table)
-    for release, needs, deployed in (
-        ("metallb", "metallbEnabled: true", metallb is not None),
-        ("cert-manager", "tlsMode: cert-manager", tls_settings.mode == "cert-manager"),
-    ):
-        if release in helm_values and not deployed:
-            reader.fail(f"helmValues.{release}", f"is set, but the {release} release is only installed with {needs}")
+    charts.check_releases_installed(
+        reader,
+        helm_values,
+        {
+            "metallb": ("metallbEnabled: true", metallb is not None),
+            "cert-manager": ("tlsMode: cert-manager", tls_settings.mode == "cert-manager"),
+        },
+    )
     monitoring = reader.boolean("monitoring", False)
 
     if reader.problems:

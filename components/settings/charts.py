@@ -42,6 +42,16 @@ def read_helm_values(reader: Reader) -> Mapping[str, Mapping[str, Any]]:
     return result
 
 
+def check_releases_installed(
+    reader: Reader, helm_values: Mapping[str, Any], optional: Mapping[str, tuple[str, bool]]
+) -> None:
+    """Refuse values for an optional release this stack does not install: `optional` maps its name to the
+    setting that installs it and whether it is installed."""
+    for release, (needs, installed) in optional.items():
+        if release in helm_values and not installed:
+            reader.fail(f"helmValues.{release}", f"is set, but the {release} release is only installed with {needs}")
+
+
 def read_image_registry(reader: Reader) -> str | None:
     value = reader.text("imageRegistry", "").strip().rstrip("/")
     if value and (not IMAGE_REGISTRY.fullmatch(value) or len(value) > 255):

@@ -53,6 +53,18 @@ class Reader:
         key = self.key(name)
         return any(problem.startswith(key) and problem[len(key)] in ":[." for problem in self.problems)
 
+    def differs_from(self, name: str, default: object) -> bool:
+        """Whether the user set this key. Pulumi hands the program every default declared in Pulumi.yaml, so
+        a key counts as set when it holds something other than that default (`default=None`: when present)."""
+        value = self.raw(self.key(name))
+        if value is None:
+            return False
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = value
+        return parsed != default
+
     def text(self, name: str, default: str) -> str:
         value = self.raw(self.key(name))
         return default if value is None else value

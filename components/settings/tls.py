@@ -89,28 +89,17 @@ def _refuse_keys_of_other_modes(reader: Reader, mode: TlsMode) -> None:
         "certManagerVersion": ("cert-manager",),
     }
     for key, modes in owners.items():
-        if mode not in modes and _differs_from_default(reader, key):
+        if mode not in modes and reader.differs_from(key, DECLARED_DEFAULTS.get(key)):
             reader.fail(key, f"is only used with tlsMode: {' or '.join(modes)} (tlsMode is {mode})")
 
 
-# Pulumi hands the program every default declared in Pulumi.yaml, so "set" means "not the default".
+# The defaults Pulumi.yaml declares for the keys of one mode (reader.differs_from).
 DECLARED_DEFAULTS: dict[str, object] = {
     "caValidityDays": DEFAULT_CA_VALIDITY_DAYS,
     "caAllowedSuffixes": [],
     "caAllowAnyHostname": False,
     "certManagerVersion": DEFAULT_CERT_MANAGER_VERSION,
 }
-
-
-def _differs_from_default(reader: Reader, key: str) -> bool:
-    value = reader.raw(reader.key(key))
-    if value is None or key not in DECLARED_DEFAULTS:
-        return value is not None
-    try:
-        parsed = json.loads(value)
-    except ValueError:
-        parsed = value
-    return parsed != DECLARED_DEFAULTS[key]
 
 
 def _read_suffixes(reader: Reader) -> list[str]:
