@@ -13,7 +13,9 @@
 #   CRDS_AFTER_ISTIOD                    true: the CRDs change after istiod; false: before it
 #   KUBE_CONTEXT                         optional kubeconfig context
 set -u
+# uses: lib/kube.sh
 
+# istioctl's context flag: one word or empty, left unquoted below so that empty means no argument.
 CONTEXT_FLAG=""
 if [ -n "${KUBE_CONTEXT:-}" ]; then
     CONTEXT_FLAG="--context=${KUBE_CONTEXT}"
@@ -23,11 +25,6 @@ CRD=gateways.gateway.networking.k8s.io
 fail() {
     printf 'upgrade check refused: %s\n' "$*" >&2
     exit 1
-}
-
-kube() {
-    # CONTEXT_FLAG is one word or empty; left unquoted so that empty means no argument.
-    kubectl $CONTEXT_FLAG "$@"
 }
 
 # "v1.33.4+k3s1", "1.31.1-distroless" -> "1.33", "1.31"; empty when there is no major.minor.

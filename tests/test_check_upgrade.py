@@ -58,7 +58,7 @@ def test_passes_for_the_homelab_step_and_runs_istioctl_precheck(stubs: Stubs) ->
         result.stdout
     )
     assert result.calls["istioctl"] == ["--context=homelab x precheck"]
-    assert all(call.startswith("--context=homelab ") for call in result.calls["kubectl"])
+    assert all(call.startswith("--context homelab ") for call in result.calls["kubectl"])
 
 
 def test_a_fresh_cluster_passes_without_istioctl(stubs: Stubs) -> None:
