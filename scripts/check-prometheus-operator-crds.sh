@@ -3,14 +3,12 @@
 # without its CRDs every PodMonitor/ServiceMonitor would fail with a bare "no matches for kind".
 # Runs on bash 3.2 (macOS) and 5: no arrays.
 set -u
+# uses: lib/kube.sh
 crds="podmonitors.monitoring.coreos.com servicemonitors.monitoring.coreos.com"
-context_flag=""
-if [ -n "${KUBE_CONTEXT:-}" ]; then context_flag="--context=${KUBE_CONTEXT}"; fi
 
 missing=""
 for crd in $crds; do
-  # $context_flag is deliberately unquoted: empty means no flag at all.
-  if ! output=$(kubectl $context_flag get crd "$crd" -o name 2>&1); then
+  if ! output=$(kube get crd "$crd" -o name 2>&1); then
     case "$output" in
       *NotFound* | *"not found"*) missing="$missing $crd" ;;
       *)

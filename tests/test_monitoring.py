@@ -156,8 +156,8 @@ def test_check_passes_when_both_crds_are_served(stubs: Stubs) -> None:
     result = stubs.run("check-prometheus-operator-crds.sh", KUBE_CONTEXT="homelab")
     assert result.status == 0, result.stderr
     assert result.calls["kubectl"] == [
-        f"--context=homelab {POD_CRD} -o name",
-        f"--context=homelab {SERVICE_CRD} -o name",
+        f"--context homelab {POD_CRD} -o name",
+        f"--context homelab {SERVICE_CRD} -o name",
     ]
 
 
