@@ -57,13 +57,7 @@ class Reader:
         """Whether the user set this key. Pulumi hands the program every default declared in Pulumi.yaml, so
         a key counts as set when it holds something other than that default (`default=None`: when present)."""
         value = self.raw(self.key(name))
-        if value is None:
-            return False
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            parsed = value
-        return parsed != default
+        return value is not None and _parsed(value) != default
 
     def text(self, name: str, default: str) -> str:
         value = self.raw(self.key(name))
@@ -73,10 +67,7 @@ class Reader:
         value = self.raw(self.key(name))
         if value is None:
             return default
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            parsed = value
+        parsed = _parsed(value)
         if not isinstance(parsed, expected):
             self.fail(name, f"must be {noun}, got {_shown(parsed)}")
             return default
@@ -157,6 +148,14 @@ def _nested_models(annotation: Any) -> list[type[BaseModel]]:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return [annotation]
     return [model for argument in getattr(annotation, "__args__", ()) for model in _nested_models(argument)]
+
+
+def _parsed(value: str) -> Any:
+    """A config value as the stack file held it: structured values reach the program as JSON text."""
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
 
 
 def _shown(value: Any, limit: int = 80) -> str:
