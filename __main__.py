@@ -4,9 +4,9 @@ import gc
 from datetime import date
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components.cert_manager import CertManager, CertManagerArgs
+from components.cluster import Cluster
 from components.demo_app import DemoApp, DemoAppArgs
 from components.front_door import FrontDoorCheck, FrontDoorCheckArgs
 from components.gateway_api import GatewayApiCrds, GatewayApiCrdsArgs
@@ -25,6 +25,8 @@ from components.verification import MeshVerification, MeshVerificationArgs
 gc.set_threshold(10_000, 20, 10)
 
 settings = load_settings()
+# One decision of which cluster, shared by the Kubernetes provider and every script (components/cluster.py).
+cluster = Cluster(settings.kube_context, settings.cluster_identifier, settings.kubeconfig)
 
 # Nothing in the cluster changes before the upgrade guard agrees (README, Upgrading): the provider waits for
 # it, so a refused version edit (a skipped minor, a downgrade) stops `pulumi up` before its first change.
@@ -34,20 +36,11 @@ guard = UpgradeGuard(
         istio_version=settings.istio_version,
         gateway_api_version=settings.gateway_api_version,
         gateway_api_crds=settings.gateway_api_crds,
-        kube_context=settings.kube_context,
+        cluster=cluster,
         today=date.today(),
     ),
 )
-provider = k8s.Provider(
-    "homelab",
-    context=settings.kube_context,
-    # Homelab namespaces (demo-apps, ...) usually exist before they join the mesh: adopt, don't fail.
-    upsert_existing_objects=True,
-    # A renewed certificate updates its TLS Secret in place; without this the Secret is deleted and
-    # re-created, and the Gateway briefly has no certificate (pulumi-kubernetes 4.18.0+, #2291).
-    enable_secret_mutable=True,
-    opts=pulumi.ResourceOptions(depends_on=[guard]),
-)
+provider = cluster.provider("homelab", opts=pulumi.ResourceOptions(depends_on=[guard]))
 on_cluster = pulumi.ResourceOptions(providers={"kubernetes": provider})
 
 metallb = None
@@ -56,7 +49,7 @@ if settings.metallb is not None:
         "lan-load-balancer",
         MetalLBArgs(
             settings.metallb,
-            settings.kube_context,
+            cluster,
             settings.helm_timeout_seconds,
             settings.resources,
             image_registry=settings.image_registry,
@@ -107,7 +100,7 @@ meshed = {
             namespace=namespace,
             mesh_mtls_mode=settings.mtls_mode,
             routed=namespace.name in routed_namespaces,
-            kube_context=settings.kube_context,
+            cluster=cluster,
             # Waypoints are Gateway API objects: with the CRDs after istiod, they must wait for the CRDs too.
             mesh=[istio.istiod, *dataplane, *([gateway_api] if gateway_api else [])],
         ),
@@ -174,7 +167,7 @@ if settings.monitoring:
     Monitoring(
         "monitoring",
         MonitoringArgs(
-            kube_context=settings.kube_context,
+            cluster=cluster,
             metallb_version=settings.metallb.version if settings.metallb else None,
             gateway=ingress is not None,
             depends_on=[istio, *([metallb] if metallb else []), *([ingress] if ingress else [])],
@@ -188,7 +181,7 @@ if settings.verify_mesh:
         MeshVerificationArgs(
             istio_version=settings.istio_version,
             namespaces=tuple(meshed),
-            kube_context=settings.kube_context,
+            cluster=cluster,
             timeout_seconds=settings.verify_timeout_seconds,
             check_gateway=ingress is not None,
             depends_on=[*dataplane, *meshed.values(), *(part for part in (ingress, demo_app) if part is not None)],
@@ -204,7 +197,7 @@ if settings.verify_front_door and ingress is not None:
             hostnames=settings.gateway_hostnames,
             routes=settings.routes,
             ca_certificate_pem=ingress.certificates.ca_certificate_pem,
-            kube_context=settings.kube_context,
+            cluster=cluster,
             timeout_seconds=settings.verify_timeout_seconds,
             # The demo app answers the first route of a new stack: check it once it is ready.
             depends_on=[ingress.gateway, ingress.redirect, *routes.routes, *([demo_app] if demo_app else [])],

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_command as command
 
+from .cluster import Cluster
 from .scripts import BASH, script
 from .settings import Route
 
@@ -19,7 +20,8 @@ class FrontDoorCheckArgs:
     routes: tuple[Route, ...]
     # The private CA's certificate (public); None when the certificate is provided and publicly trusted.
     ca_certificate_pem: pulumi.Input[str] | None
-    kube_context: str | None
+    # Which cluster the scripts reach: the Kubernetes provider's (components/cluster.py).
+    cluster: Cluster
     timeout_seconds: int
     # The Gateway, its HTTP redirect route and every HTTPRoute: what the check exercises.
     depends_on: Sequence[pulumi.Resource]
@@ -42,14 +44,12 @@ class FrontDoorCheck(pulumi.ComponentResource):
         hostnames = " ".join(args.hostnames)
         rules = route_rules(args.routes)
         address = pulumi.Output.from_input(args.address).apply(lambda value: value or "")
-        environment: dict[str, pulumi.Input[str]] = {
-            "GATEWAY_ADDRESS": address,
-            "HOSTNAMES": hostnames,
-            "ROUTE_RULES": rules,
-            "TIMEOUT_SECONDS": str(args.timeout_seconds),
-        }
-        if args.kube_context:
-            environment["KUBE_CONTEXT"] = args.kube_context
+        environment = args.cluster.environment(
+            GATEWAY_ADDRESS=address,
+            HOSTNAMES=hostnames,
+            ROUTE_RULES=rules,
+            TIMEOUT_SECONDS=str(args.timeout_seconds),
+        )
         if args.ca_certificate_pem is not None:
             environment["CA_CERTIFICATE_PEM"] = args.ca_certificate_pem
         self.check = command.local.Command(

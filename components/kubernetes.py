@@ -8,12 +8,14 @@ The type token and properties are the ones the provider expects, and `status` is
 from __future__ import annotations
 
 from collections.abc import Mapping
+from importlib.metadata import version
 from typing import Any
 
 import pulumi
-from pulumi_kubernetes import _utilities as k8s_utilities
 
 SECRET_FIELDS = ("data", "stringData")
+# The provider plugin version the typed classes ask for: the installed SDK's own release.
+PROVIDER_VERSION = version("pulumi_kubernetes")
 
 
 def type_token(api_version: str, kind: str, patch: bool = False) -> str:
@@ -64,7 +66,7 @@ class KubernetesObject(pulumi.CustomResource):
         props: dict[str, Any] = {"apiVersion": api_version, "kind": kind, "metadata": metadata, **fields}
         props["spec"] = spec
         props["status"] = None
-        extra = pulumi.ResourceOptions(version=k8s_utilities.get_version(), additional_secret_outputs=secret_fields)
+        extra = pulumi.ResourceOptions(version=PROVIDER_VERSION, additional_secret_outputs=secret_fields)
         token = type_token(api_version, kind, patch)
         super().__init__(token, name, props, pulumi.ResourceOptions.merge(opts, extra))
 

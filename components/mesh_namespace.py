@@ -8,8 +8,9 @@ import pulumi
 import pulumi_command as command
 
 from . import names, policy
+from .cluster import Cluster
 from .kubernetes import KubernetesObject, metadata, namespace
-from .scripts import BASH, kube_environment, script
+from .scripts import BASH, script
 from .settings import MeshedNamespace as MeshedNamespaceSettings
 
 
@@ -18,7 +19,8 @@ class MeshedNamespaceArgs:
     namespace: MeshedNamespaceSettings
     mesh_mtls_mode: str
     routed: bool
-    kube_context: str | None
+    # Which cluster the scripts reach: the Kubernetes provider's (components/cluster.py).
+    cluster: Cluster
     # Everything the namespace's pods need running while they are enrolled (ztunnel, istio-cni, istiod).
     mesh: list[pulumi.Resource]
 
@@ -26,7 +28,9 @@ class MeshedNamespaceArgs:
 class MeshedNamespace(pulumi.ComponentResource):
     """Labels the namespace `istio.io/dataplane-mode=ambient` and applies its policy.
 
-    The Namespace is retained when it leaves the stack: the workloads in it are not ours to delete. The
+    The namespace is created (`create: true`, or where the demo app runs) or only labelled when it exists
+    already. A created Namespace is retained when it leaves the stack: the workloads in it are not ours to
+    delete. The
     un-enrol command drops the labels and restarts the workloads instead, before the namespace's policies
     are deleted; because everything here depends on the mesh, `pulumi destroy` also un-enrols namespaces
     before ztunnel and istio-cni are removed.
@@ -36,11 +40,25 @@ class MeshedNamespace(pulumi.ComponentResource):
         super().__init__("homelab-mesh:mesh:MeshedNamespace", name, None, opts)
         ns = args.namespace
         options = ns.options
-        self.namespace = namespace(
-            ns.name,
-            labels={names.DATAPLANE_MODE_LABEL: "ambient"},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=args.mesh, retain_on_delete=True),
-        )
+        enrolment = {names.DATAPLANE_MODE_LABEL: "ambient"}
+        if ns.created:
+            self.namespace = namespace(
+                ns.name,
+                labels=enrolment,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=args.mesh, retain_on_delete=True),
+            )
+        else:
+            # A namespace that exists without the stack is labelled, not owned: a server-side apply patch with a
+            # field manager of its own, whose deletion removes only the label (pulumi-kubernetes' Patch
+            # resources). Nothing here, not even a renamed resource, can delete the namespace.
+            self.namespace = KubernetesObject(
+                ns.name,
+                api_version="v1",
+                kind="Namespace",
+                metadata=metadata(ns.name, labels=enrolment),
+                patch=True,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=args.mesh),
+            )
         # Through the Namespace, everything here also waits for (and on destroy goes before) the mesh.
         in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
 
@@ -131,7 +149,7 @@ class MeshedNamespace(pulumi.ComponentResource):
             f"{ns.name}-unenrol",
             delete=script("unenrol-namespace.sh"),
             interpreter=BASH,
-            environment=kube_environment(args.kube_context, NAMESPACE=ns.name),
+            environment=args.cluster.environment(NAMESPACE=ns.name),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *policies]),
         )
         self.register_outputs({"name": ns.name, "waypoint": options.waypoint})

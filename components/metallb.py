@@ -13,10 +13,11 @@ import pulumi_kubernetes as k8s
 
 from . import names
 from .chart_keys import merged_values
+from .cluster import Cluster
 from .images import mirrored
 from .kubernetes import KubernetesObject, metadata, namespace
 from .resources import ResourceProfile
-from .scripts import BASH, kube_environment, script
+from .scripts import BASH, script
 from .settings import AddressPool, MetallbSettings
 
 METALLB_API = "metallb.io/v1beta1"
@@ -35,7 +36,8 @@ SPEAKER_PRIORITY = 1_000_000_000
 @dataclass(frozen=True)
 class MetalLBArgs:
     settings: MetallbSettings
-    kube_context: str | None
+    # Which cluster the scripts reach: the Kubernetes provider's (components/cluster.py).
+    cluster: Cluster
     helm_timeout_seconds: int
     resources: Mapping[str, ResourceProfile]
     image_registry: str | None = None
@@ -143,8 +145,7 @@ class MetalLB(pulumi.ComponentResource):
             "metallb-webhook-ready",
             create=script("wait-for-metallb-webhook.sh"),
             interpreter=BASH,
-            environment=kube_environment(
-                args.kube_context,
+            environment=args.cluster.environment(
                 POOL_MANIFEST=pools_manifest(probed_pools(args.settings.pools)),
                 TIMEOUT_SECONDS=str(args.webhook_timeout_seconds),
             ),

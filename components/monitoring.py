@@ -15,8 +15,9 @@ import pulumi
 import pulumi_command as command
 
 from . import names, versions
+from .cluster import Cluster
 from .kubernetes import KubernetesObject, metadata
-from .scripts import BASH, kube_environment, script
+from .scripts import BASH, script
 
 MONITORING_API = "monitoring.coreos.com/v1"
 METALLB_METRICS_READER = "metallb-metrics-reader"
@@ -114,7 +115,8 @@ def needs_metallb_token(metallb_version: str | None) -> bool:
 
 @dataclass(frozen=True)
 class MonitoringArgs:
-    kube_context: str | None
+    # Which cluster the scripts reach: the Kubernetes provider's (components/cluster.py).
+    cluster: Cluster
     metallb_version: str | None
     gateway: bool
     # What the monitored components need first: the monitors name their namespaces.
@@ -128,7 +130,7 @@ class Monitoring(pulumi.ComponentResource):
             "prometheus-operator-crds",
             create=script("check-prometheus-operator-crds.sh"),
             interpreter=BASH,
-            environment=kube_environment(args.kube_context),
+            environment=args.cluster.environment(),
             opts=pulumi.ResourceOptions(parent=self),
         )
         ready = [self.crds_present, *args.depends_on]

@@ -30,8 +30,3 @@ def script(name: str) -> str:
     """The script's text, shared helpers in place, passed inline so that editing a script is a change
     Pulumi sees."""
     return USES.sub(lambda match: (SCRIPTS / match.group(1)).read_text(), (SCRIPTS / name).read_text())
-
-
-def kube_environment(kube_context: str | None, **variables: str) -> dict[str, str]:
-    environment = {"KUBE_CONTEXT": kube_context} if kube_context else {}
-    return {**environment, **variables}

@@ -8,7 +8,8 @@ from datetime import date
 import pulumi
 import pulumi_command as command
 
-from .scripts import BASH, kube_environment, script
+from .cluster import Cluster
+from .scripts import BASH, script
 from .upgrade import Pair, crds_wait_for_istiod, decide, live_check_environment
 from .version_record import VersionRecord
 from .versions import parse_version
@@ -19,7 +20,8 @@ class UpgradeGuardArgs:
     istio_version: str
     gateway_api_version: str
     gateway_api_crds: str
-    kube_context: str | None
+    # Which cluster the scripts reach: the Kubernetes provider's (components/cluster.py).
+    cluster: Cluster
     # Only decides whether the end-of-life warning is printed; it never reaches a resource's inputs.
     today: date
 
@@ -63,8 +65,7 @@ class UpgradeGuard(pulumi.ComponentResource):
             create=check,
             update=check,
             interpreter=BASH,
-            environment=kube_environment(
-                args.kube_context,
+            environment=args.cluster.environment(
                 ISTIO_VERSION=args.istio_version,
                 GATEWAY_API_VERSION=args.gateway_api_version,
                 GATEWAY_API_CRDS=args.gateway_api_crds,

@@ -9,14 +9,16 @@ import pulumi
 import pulumi_command as command
 
 from . import names
-from .scripts import BASH, kube_environment, script
+from .cluster import Cluster
+from .scripts import BASH, script
 
 
 @dataclass(frozen=True)
 class MeshVerificationArgs:
     istio_version: str
     namespaces: tuple[str, ...]
-    kube_context: str | None
+    # Which cluster the scripts reach: the Kubernetes provider's (components/cluster.py).
+    cluster: Cluster
     timeout_seconds: int
     check_gateway: bool
     # ztunnel, the meshed namespaces and the Gateway: what has to exist before there is anything to check.
@@ -36,8 +38,7 @@ class MeshVerification(pulumi.ComponentResource):
             "verify-mesh",
             create=script("verify-mesh.sh"),
             interpreter=BASH,
-            environment=kube_environment(
-                args.kube_context,
+            environment=args.cluster.environment(
                 NAMESPACES=namespaces,
                 TIMEOUT_SECONDS=str(args.timeout_seconds),
                 **(gateway if args.check_gateway else {}),

@@ -40,7 +40,7 @@ if [ -z "$address" ]; then
 fi
 
 work=$(mktemp -d) || exit 1
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work"; kube_cleanup' EXIT
 trap 'exit 1' HUP INT TERM
 errors="$work/errors"
 ca_file=""

@@ -17,7 +17,7 @@ if ! command -v kubectl >/dev/null 2>&1; then
   exit 127
 fi
 errors=$(mktemp) || exit 1
-trap 'rm -f "$errors"' EXIT
+trap 'rm -f "$errors"; kube_cleanup' EXIT
 trap 'exit 1' HUP INT TERM
 
 istio() {

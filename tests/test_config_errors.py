@@ -35,7 +35,7 @@ def test_a_misspelt_project_prefix_is_refused_with_the_right_key(config_error: C
     )
 
 
-@pytest.mark.parametrize("key", ["kubernetes:context", "pulumi:disable-default-providers", "command:x"])
+@pytest.mark.parametrize("key", ["pulumi:disable-default-providers", "command:x", "tls:x"])
 def test_other_packages_config_is_left_alone(run: Callable[..., Any], key: str) -> None:
     assert run(overrides={key: "x"}).registrations
 

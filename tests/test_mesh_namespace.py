@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,16 +13,47 @@ from tests.graph import creation_order, must_precede
 from tools.mock_engine import Evaluation, evaluate
 
 MESHED = ("demo-apps", "tekton-builds", "localstack")
+STARTER = Path(__file__).resolve().parent.parent / "stacks" / "starter.yaml"
 GATEWAY_PRINCIPAL = "cluster.local/ns/istio-gateway/sa/ingress-istio"
 
 
 @pytest.mark.parametrize("namespace", MESHED)
-def test_namespace_is_labelled_ambient_and_kept_when_it_leaves(homelab: Evaluation, namespace: str) -> None:
+def test_an_existing_namespace_is_labelled_not_owned(homelab: Evaluation, namespace: str) -> None:
+    """The homelab's namespaces exist without the stack: a server-side apply patch sets only the label, so
+    neither a destroy nor a renamed resource can delete the namespace."""
     registration = homelab.named(namespace)
-    assert registration.type == "kubernetes:core/v1:Namespace"
-    assert registration.inputs["metadata"]["labels"]["istio.io/dataplane-mode"] == "ambient"
-    assert registration.retain_on_delete is True
+    assert registration.type == "kubernetes:core/v1:NamespacePatch"
+    assert registration.inputs["metadata"] == {"name": namespace, "labels": {"istio.io/dataplane-mode": "ambient"}}
     assert registration.parent == homelab.named(f"mesh-{namespace}").urn
+    assert not homelab.of_type("kubernetes:core/v1:Namespace") or all(
+        r.name != namespace for r in homelab.of_type("kubernetes:core/v1:Namespace")
+    )
+
+
+def test_create_true_makes_the_stack_create_and_retain_the_namespace(run: Evaluate) -> None:
+    evaluation = run(overrides={"namespaceOptions": {"localstack": {"networkPolicy": "restricted", "create": True}}})
+    created = evaluation.named("localstack")
+    assert created.type == "kubernetes:core/v1:Namespace"
+    assert created.inputs["metadata"]["labels"]["istio.io/dataplane-mode"] == "ambient"
+    assert created.retain_on_delete is True
+    # The others stay label-only.
+    assert evaluation.named("demo-apps").type == "kubernetes:core/v1:NamespacePatch"
+
+
+def test_the_demo_apps_namespace_is_created_unless_told_otherwise(run: Evaluate) -> None:
+    starter = run(stack="starter", stack_file=STARTER)
+    assert starter.named("demo-apps").type == "kubernetes:core/v1:Namespace"
+    labelled = run(
+        stack="starter", stack_file=STARTER, overrides={"namespaceOptions": {"demo-apps": {"create": False}}}
+    )
+    assert labelled.named("demo-apps").type == "kubernetes:core/v1:NamespacePatch"
+
+
+def test_create_must_be_a_boolean(config_error: Any) -> None:
+    error = config_error(overrides={"namespaceOptions": {"localstack": {"create": "yes"}}})
+    assert error.problems == [
+        'homelab-mesh:namespaceOptions.localstack.create: input should be a valid boolean, got "yes"'
+    ]
 
 
 @pytest.mark.parametrize("namespace", MESHED)

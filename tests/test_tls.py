@@ -45,7 +45,6 @@ class TestPrivateCa:
         (provider,) = homelab.of_type("pulumi:providers:kubernetes")
         # Provider inputs travel as JSON text.
         assert provider.inputs["enableSecretMutable"] == "true"
-        assert provider.inputs["upsertExistingObjects"] == "true"
 
     def test_certificate_expiry_maps_each_hostname_to_its_certificate_end(self, homelab: Evaluation) -> None:
         assert homelab.outputs["certificateExpiry"] == {hostname: MOCK_VALIDITY_END for hostname in HOMELAB_HOSTNAMES}

@@ -11,6 +11,7 @@ import copy
 import datetime
 import functools
 import json
+import os
 import runpy
 import sys
 import threading
@@ -27,12 +28,15 @@ from pulumi.runtime.settings import ROOT as ROOT_RESOURCE
 from pulumi.runtime.settings import get_root_resource
 from pulumi.runtime.sync_await import _sync_await
 
+from tools.urns import alias_urns, compose_urn
+
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_PLACEHOLDER = "mock-secret-value"
 # Encrypted values cannot be decrypted without the CLI and become placeholders; tlsCertificate and
 # tlsPrivateKey get a real (and always the same) pair, since the program parses them.
 TLS_PLACEHOLDER_KEYS = ("tlsCertificate", "tlsPrivateKey")
 MOCK_VALIDITY_END = "2027-11-30T12:00:00Z"
+CONFIG_VARIABLES = ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS")
 YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -53,6 +57,10 @@ class Registration:
     additional_secret_outputs: tuple[str, ...]
     aliases: tuple[str, ...]
     request: Any = field(repr=False, compare=False)
+
+    @functools.cached_property
+    def alias_urns(self) -> tuple[str, ...]:
+        return alias_urns(self.request.aliases, self.urn, self.type, self.name, self.parent)
 
     @functools.cached_property
     def inputs(self) -> dict[str, Any]:
@@ -128,6 +136,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
         super().__init__(mocks)
         self.registrations: dict[str, Registration] = {}
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The engine's URN (tools/urns.py); the SDK's mock monitor qualifies by the parent's last type only."""
+        return compose_urn(pulumi.get_stack(), pulumi.get_project(), type_, name, parent)
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
@@ -320,8 +332,12 @@ def _evaluate(
     asyncio.set_event_loop(loop)
     logs = _LogCollector()
     monitor = RecordingMonitor(MeshMocks())
+    saved_environment = {name: os.environ.get(name) for name in CONFIG_VARIABLES}
     try:
         pulumi.runtime.set_all_config(config, secret_keys)
+        # As pulumi-language-python hands a program its config: the program lists the keys from here.
+        os.environ["PULUMI_CONFIG"] = json.dumps(config)
+        os.environ["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(secret_keys)
         # A fresh root Stack per evaluation, so outputs never leak from one evaluation into the next.
         ROOT_RESOURCE.set(None)
         pulumi_mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor, logger=logs)  # type: ignore[arg-type]
@@ -332,6 +348,11 @@ def _evaluate(
         outputs, secret_outputs = _resolve_outputs()
     finally:
         pulumi.runtime.set_all_config({}, [])
+        for name, value in saved_environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         loop.close()
         asyncio.set_event_loop(None)
     return Evaluation(stack, dict(monitor.registrations), outputs, frozenset(secret_outputs), logs.records)

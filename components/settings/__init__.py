@@ -9,6 +9,7 @@ namespaces, resources), `network` (MetalLB, addresses), `routes` (hostnames, rou
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -16,7 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from pulumi.runtime import config as runtime_config
+
+# The SDK's public runtime API (pulumi.runtime.__all__). The keys a program was given can only be listed from
+# the config the CLI hands it (PULUMI_CONFIG, get_config_env); the SDK has no public call that lists the keys
+# set in-process (set_all_config, which the SDK's own mock engine uses).
+from pulumi.runtime import get_config, get_config_env, is_config_secret
 
 from .. import versions
 from ..images import mirrored
@@ -56,6 +61,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 SCALAR_KEYS = (
     "kubeContext",
+    "clusterIdentifier",
     *charts.SCALAR_KEYS,
     *mesh.SCALAR_KEYS,
     *network.SCALAR_KEYS,
@@ -76,6 +82,9 @@ class Settings:
     project: str
     stack: str
     kube_context: str | None
+    cluster_identifier: str
+    # The stack's `kubernetes:kubeconfig` (path or content), handed to the provider and the scripts alike.
+    kubeconfig: str | None
     platform: Platform
     istio_version: str
     gateway_api_version: str
@@ -105,8 +114,9 @@ class Settings:
 
 
 def configured_keys() -> set[str]:
-    """Every config key handed to this program (by the CLI, or by the test engine)."""
-    return set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+    """Every config key handed to this program: the CLI passes the stack's config as PULUMI_CONFIG
+    (pulumi-language-python), and tools/mock_engine.py does the same."""
+    return set(get_config_env())
 
 
 def load_settings(project: str | None = None, stack: str | None = None) -> Settings:
@@ -121,9 +131,7 @@ def load_settings(project: str | None = None, stack: str | None = None) -> Setti
             raise ConfigError([str(error)]) from None
     # The CLI hands the program its secret config keys (PULUMI_CONFIG_SECRET_KEYS, read into the runtime by
     # the SDK's pulumi-language-python-exec); the test engine passes them to set_all_config.
-    return parse_settings(
-        project, stack, runtime_config.get_config, configured_keys(), is_secret=runtime_config.is_config_secret
-    )
+    return parse_settings(project, stack, get_config, configured_keys(), is_secret=is_config_secret)
 
 
 def _never_secret(_key: str) -> bool:
@@ -142,6 +150,8 @@ def parse_settings(
     _check_unknown_keys(reader, present_keys)
 
     kube_context = _kube_context(reader)
+    cluster_identifier = _cluster_identifier(reader)
+    kubeconfig = _stack_kubeconfig(reader, is_secret)
     istio = mesh.read_istio(reader)
     metallb = network.read_metallb(reader)
     hostnames = routes.read_gateway_hostnames(reader)
@@ -166,6 +176,7 @@ def parse_settings(
             reader.fail("istioHub", "is set together with imageRegistry, which already covers Istio's images; keep one")
         istio_hub = mirrored(versions.DEFAULT_ISTIO_HUB, image_registry)
     demo_app = demo.read_demo_app(reader, meshed_names, route_table)
+    namespaces = mesh.with_creation(namespaces, demo_app.namespace if demo_app else None)
     charts.check_releases_installed(
         reader,
         helm_values,
@@ -182,6 +193,8 @@ def parse_settings(
         project=project,
         stack=stack,
         kube_context=kube_context,
+        cluster_identifier=cluster_identifier,
+        kubeconfig=kubeconfig,
         platform=istio.platform,
         istio_version=istio.version,
         gateway_api_version=istio.gateway_api_version,
@@ -220,6 +233,37 @@ def _kube_context(reader: Reader) -> str | None:
         )
         return None
     return value or None
+
+
+def _cluster_identifier(reader: Reader) -> str:
+    value = reader.json_value("clusterIdentifier", "default", str, "a string naming the cluster")
+    if not isinstance(value, str) or not KUBE_CONTEXT.fullmatch(value):
+        if isinstance(value, str):
+            reader.fail(
+                "clusterIdentifier",
+                f"{json.dumps(value)} is not a cluster name (letters, digits and . _ : @ / + -, 1 to 253 characters)",
+            )
+        return "default"
+    return value
+
+
+def _stack_kubeconfig(reader: Reader, is_secret: Callable[[str], bool]) -> str | None:
+    """`kubernetes:kubeconfig`, which the provider this program creates would otherwise ignore (stack config
+    only configures the default provider); `kubernetes:context` is refused so that one key names the context."""
+    if reader.raw("kubernetes:context") is not None:
+        reader.problems.append(
+            "kubernetes:context: configures only Pulumi's default Kubernetes provider, which this program does "
+            f"not use; set {reader.key('kubeContext')} instead"
+        )
+    value = reader.raw("kubernetes:kubeconfig")
+    if not value:
+        return None
+    if "\n" in value.strip() and not is_secret("kubernetes:kubeconfig"):
+        reader.problems.append(
+            "kubernetes:kubeconfig: holds a kubeconfig's content in plain text; store it as a secret: "
+            "pulumi config set --secret kubernetes:kubeconfig < <file>"
+        )
+    return value
 
 
 def _check_unknown_keys(reader: Reader, present_keys: Iterable[str]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
@@ -69,6 +69,10 @@ class AuthorizationRule(Model):
 
 
 class NamespaceOptions(Model):
+    # true: the stack creates the namespace and owns it (it must not exist yet); false: the namespace exists
+    # and the stack only labels it, so that a destroy, an un-enrolment or a renamed resource can never delete
+    # it. Unset: created only where the demo app runs (`created_namespaces`).
+    create: bool | None = None
     network_policy: Literal["open", "restricted"] = "open"
     mtls: MtlsMode | None = None
     default_deny: bool = True
@@ -81,6 +85,22 @@ class NamespaceOptions(Model):
 class MeshedNamespace:
     name: str
     options: NamespaceOptions
+    # Whether the stack creates this namespace, or only labels one that exists.
+    created: bool = False
+
+
+def with_creation(namespaces: tuple[MeshedNamespace, ...], demo_namespace: str | None) -> tuple[MeshedNamespace, ...]:
+    """Each namespace with `created` decided: its `create` option, else whether the demo app runs in it (the
+    starter's namespace, which an empty cluster does not have)."""
+    return tuple(
+        replace(
+            namespace,
+            created=namespace.options.create
+            if namespace.options.create is not None
+            else namespace.name == demo_namespace,
+        )
+        for namespace in namespaces
+    )
 
 
 @dataclass(frozen=True)

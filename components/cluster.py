@@ -1,0 +1,60 @@
+"""Which cluster: one decision that the Kubernetes provider and every script pulumi-command runs share.
+
+The provider's recorded inputs hold nothing machine-local. pulumi-kubernetes' Python SDK fills an unset
+`kubeconfig` from `$KUBECONFIG` (pulumi_kubernetes 4.34.2, `Provider._internal_init`), which writes the
+deploying machine's path into the state: another machine then sees a provider change, and fails if the path
+does not exist there (pulumi/pulumi-kubernetes#2663). An explicit empty `kubeconfig` makes the provider load
+the kubeconfig the way kubectl does, from `$KUBECONFIG` or `~/.kube/config` at run time (provider.go
+`Configure`: "the Python SDK was setting the kubeconfig value to "" by default, so explicitly check for empty
+string"), and the scripts inherit the same `$KUBECONFIG` from the same `pulumi` process.
+
+`clusterIdentifier` pins the provider's identity: with it set and unchanged, no kubeconfig, context or
+cluster difference replaces the provider, and with it every resource; only a new identifier does
+(provider.go `DiffConfig`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+# The variable kubectl reads in scripts/lib/kube.sh: the stack's own kubeconfig, as a path or as content.
+KUBECONFIG_VARIABLE = "KUBECONFIG_DATA"
+
+
+@dataclass(frozen=True)
+class Cluster:
+    # None: the kubeconfig's current context.
+    context: str | None
+    identifier: str
+    # The stack's `kubernetes:kubeconfig` (a path or the file's content, a secret when stored as one); None:
+    # the ambient kubeconfig of the machine running `pulumi up`.
+    kubeconfig: pulumi.Input[str] | None = None
+
+    def environment(self, **variables: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
+        """A script's environment: the provider's context and kubeconfig, then the script's own variables."""
+        access: dict[str, pulumi.Input[str]] = {}
+        if self.context:
+            access["KUBE_CONTEXT"] = self.context
+        if self.kubeconfig is not None:
+            access[KUBECONFIG_VARIABLE] = pulumi.Output.secret(self.kubeconfig)
+        return {**access, **variables}
+
+    def provider(self, name: str, opts: pulumi.ResourceOptions | None = None) -> k8s.Provider:
+        return k8s.Provider(
+            name,
+            context=self.context,
+            kubeconfig=pulumi.Output.secret(self.kubeconfig) if self.kubeconfig is not None else "",
+            cluster_identifier=self.identifier,
+            # Never create over an existing object. With upsert, a resource renamed without an alias becomes a
+            # create (which silently takes the existing object) and a delete (which removes it): the provider's
+            # own warning on this option (pulumi_kubernetes 4.34.2, Provider.upsert_existing_objects). False
+            # rather than unset: unset, $PULUMI_K8S_UPSERT_EXISTING_OBJECTS could turn it back on.
+            upsert_existing_objects=False,
+            # A renewed certificate updates its TLS Secret in place; without this the Secret is deleted and
+            # re-created, and the Gateway briefly has no certificate (pulumi-kubernetes 4.18.0+, #2291).
+            enable_secret_mutable=True,
+            opts=opts,
+        )

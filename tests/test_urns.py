@@ -1,0 +1,66 @@
+"""A URN is a contract: every resource of the committed stacks keeps its URN, or carries an alias to it.
+
+With upsertExistingObjects off a renamed resource can no longer silently take over and then delete its cluster
+object, but it would still be replaced; these pins make every URN change a reviewed edit (tools/urn_pins.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pytest
+
+from tools.mock_engine import Evaluation
+from tools.urn_pins import STACKS, evaluate_stack, pin_file, read_pins, urn_changes
+
+
+@pytest.fixture(scope="module")
+def evaluations() -> dict[str, Evaluation]:
+    return {stack: evaluate_stack(stack) for stack in STACKS}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_resource_keeps_its_pinned_urn(evaluations: dict[str, Evaluation], stack: str) -> None:
+    deleted, created = urn_changes(evaluations[stack], read_pins(stack))
+    assert (deleted, created) == ([], []), (
+        f"the {stack} stack's URNs changed. The next `pulumi up` deletes {deleted} and creates {created}. "
+        "Give each moved resource an alias to its old URN (pulumi.Alias), or, for a deliberate replacement, "
+        "regenerate the pins with `venv/bin/python -m tools.urn_pins` in the same commit"
+    )
+
+
+def test_the_pins_hold_no_duplicates_and_only_urns() -> None:
+    for stack in STACKS:
+        lines = [line for line in pin_file(stack).read_text().splitlines() if line and not line.startswith("#")]
+        assert len(lines) == len(set(lines)), stack
+        assert all(line.startswith(f"urn:pulumi:{stack}::homelab-mesh::") for line in lines), stack
+
+
+def test_a_component_type_renamed_without_an_alias_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """IngressGateway's type string changed: every child's URN changes with it, the istio-gateway namespace
+    among them, which the next `pulumi up` would delete."""
+    original = pulumi.ComponentResource.__init__
+
+    def renamed(self: Any, t: str, name: str, *args: Any, **kwargs: Any) -> None:
+        original(self, t.replace(":ingress:IngressGateway", ":ingress:Ingress"), name, *args, **kwargs)
+
+    monkeypatch.setattr(pulumi.ComponentResource, "__init__", renamed)
+    deleted, created = urn_changes(evaluate_stack("homelab"), read_pins("homelab"))
+    prefix = "urn:pulumi:homelab::homelab-mesh::homelab-mesh:ingress"
+    assert f"{prefix}:IngressGateway$kubernetes:core/v1:Namespace::istio-gateway" in deleted
+    assert f"{prefix}:Ingress$kubernetes:core/v1:Namespace::istio-gateway" in created
+
+
+def test_an_alias_to_the_old_urn_keeps_a_renamed_resource() -> None:
+    """The other half of the contract: MetalLB's renamed pool carries an alias to the pinned URN, so nothing
+    is deleted or created; the same rename without its alias would be both."""
+    from tools.mock_engine import evaluate
+
+    pool = {"name": "home", "addresses": ["192.168.1.240-192.168.1.250"]}
+    renamed = evaluate("homelab", overrides={"addressPools": [{**pool, "renamedFrom": "homelab-lan"}]})
+    assert urn_changes(renamed, read_pins("homelab")) == ([], [])
+    without_alias = evaluate("homelab", overrides={"addressPools": [pool]})
+    deleted, created = urn_changes(without_alias, read_pins("homelab"))
+    assert [urn.rpartition("::")[2] for urn in deleted] == ["address-pool-homelab-lan"]
+    assert [urn.rpartition("::")[2] for urn in created] == ["address-pool-home"]
