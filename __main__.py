@@ -215,5 +215,6 @@ if ingress is not None:
         pulumi.export("caCertificatePem", ingress.certificates.ca_certificate_pem)
         pulumi.export("caCertificateExpiry", ingress.certificates.ca_expiry)
     if ingress.certificates.certificate_expiry:
-        # Read by the scheduled renewal: `pulumi up` renews a certificate in its last 30 days.
+        # Read by the scheduled renewal (tools/renewal_due.py), which replaces the certificates that are due.
         pulumi.export("certificateExpiry", ingress.certificates.certificate_expiry)
+        pulumi.export("certificateUrns", ingress.certificates.certificate_urns)

@@ -19,7 +19,11 @@ class GatewayApiCrdsArgs:
 
 
 class GatewayApiCrds(pulumi.ComponentResource):
-    """The CRDs behind Gateway, HTTPRoute and ReferenceGrant. Protected: deleting them deletes every route."""
+    """The CRDs behind Gateway, HTTPRoute and ReferenceGrant, retained on delete: deleting a CRD deletes every
+    object of its kind, every team's Gateways and routes. Switching `gatewayApiCrds` to `external`, removing
+    the component or `pulumi destroy` leaves them on the cluster, with no state command. The CRDs inherit the
+    option from the ConfigFile that registers them (pulumi/pulumi v3.259.0, pkg/resource/deploy/source_eval.go
+    `inheritFromParent`: protect, retainOnDelete, deletedWith and provider pass from a parent to its children)."""
 
     def __init__(self, name: str, args: GatewayApiCrdsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("homelab-mesh:gateway-api:GatewayApiCrds", name, None, opts)
@@ -27,6 +31,6 @@ class GatewayApiCrds(pulumi.ComponentResource):
         self.crds = k8s.yaml.v2.ConfigFile(
             "gateway-api-standard-crds",
             file=self.url,
-            opts=pulumi.ResourceOptions(parent=self, protect=True, depends_on=list(args.depends_on)),
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True, depends_on=list(args.depends_on)),
         )
         self.register_outputs({"version": args.version, "url": self.url})

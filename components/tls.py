@@ -57,7 +57,8 @@ def certificate_spec(hostname: str) -> dict[str, Any]:
         "dnsNames": [hostname],
         "duration": CERT_MANAGER_DURATION,
         "renewBefore": CERT_MANAGER_RENEW_BEFORE,
-        # A new key at every renewal, as the private-ca mode's certificates get.
+        # A new key at every renewal. (The private-ca mode keeps each hostname's key: a renewal replaces only
+        # its LocallySignedCert.)
         "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
         "usages": ["digital signature", "server auth"],
         "issuerRef": {"group": "cert-manager.io", "kind": "Issuer", "name": CA_ISSUER},
@@ -73,6 +74,8 @@ class GatewayCertificates(pulumi.ComponentResource):
     ca_expiry: pulumi.Output[str] | None
     # private-ca mode: each hostname's certificate expiry (RFC 3339), for the renewal schedule.
     certificate_expiry: dict[str, pulumi.Output[str]]
+    # private-ca mode: each hostname's LocallySignedCert, which the renewal job replaces when it is due.
+    certificate_urns: dict[str, pulumi.Output[str]]
     secret_names: dict[str, str]
     secrets: list[KubernetesObject]
     # What the Gateway waits for: the Secrets, or in cert-manager mode the Certificates being Ready.
@@ -82,6 +85,7 @@ class GatewayCertificates(pulumi.ComponentResource):
         super().__init__("homelab-mesh:ingress:GatewayCertificates", name, None, opts)
         self.secrets = []
         self.certificate_expiry = {}
+        self.certificate_urns = {}
         self.ca_certificate_pem = None
         self.ca_expiry = None
         self.secret_names = {hostname: names.tls_secret(hostname) for hostname in args.hostnames}
@@ -98,6 +102,7 @@ class GatewayCertificates(pulumi.ComponentResource):
                 "caCertificatePem": self.ca_certificate_pem,
                 "secretNames": self.secret_names,
                 "certificateExpiry": self.certificate_expiry,
+                "certificateUrns": self.certificate_urns,
             }
         )
 
@@ -177,6 +182,7 @@ class GatewayCertificates(pulumi.ComponentResource):
                 self.secret_names[hostname], args.namespace, certificate.cert_pem, key.private_key_pem, args.depends_on
             )
             self.certificate_expiry[hostname] = certificate.validity_end_time
+            self.certificate_urns[hostname] = certificate.urn
 
     def _cert_manager(
         self, args: GatewayCertificatesArgs, ca_key: tls.PrivateKey, ca: tls.SelfSignedCert

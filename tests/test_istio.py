@@ -39,7 +39,8 @@ def test_only_the_crd_owner_is_protected(homelab: Evaluation) -> None:
     assert homelab.named("istio-base").protect is True
     assert [name for name in ("istiod", "istio-cni", "ztunnel") if homelab.named(name).protect] == []
     crds = homelab.named("gateway-api-standard-crds")
-    assert crds.protect is True
+    # Retained, not protected: switching to external or destroying leaves them without a state command.
+    assert (crds.protect, crds.retain_on_delete) == (False, True)
     assert crds.inputs["file"].endswith("/download/v1.4.1/standard-install.yaml")
     assert "latest" not in crds.inputs["file"]
 

@@ -247,3 +247,12 @@ def test_namespace_mtls_override(run: Evaluate) -> None:
     assert peer["spec"] == {"mtls": {"mode": "PERMISSIVE"}}
     overrides = {r for r in evaluation.names() if r.endswith("-peer-authentication")} - {"mesh-peer-authentication"}
     assert overrides == {"localstack-peer-authentication"}
+
+
+def test_services_switch_to_the_waypoint_only_once_it_is_programmed(run: Evaluate) -> None:
+    """pulumi-kubernetes waits for the annotation's condition before the waypoint counts as created, so the
+    use-waypoint label (which depends on it) never points Services at a waypoint that cannot serve yet."""
+    dev = run(stack="dev")
+    waypoint = dev.named("sandbox-waypoint")
+    assert waypoint.inputs["metadata"]["annotations"] == {"pulumi.com/waitFor": "condition=Programmed"}
+    assert waypoint.urn in dev.named("sandbox-use-waypoint").dependencies

@@ -95,3 +95,13 @@ def test_metallb_can_be_left_out(run: Evaluate) -> None:
     assert not [name for name in evaluation.names() if "metallb" in name or "address-pool" in name]
     assert "ingress-gateway" in evaluation.names()
     assert "annotations" not in evaluation.named("ingress-gateway").inputs["spec"]["infrastructure"]
+
+
+def test_the_webhook_is_waited_for_again_after_a_chart_upgrade_only(run: Evaluate) -> None:
+    """pulumi-command reruns `create` when `triggers` change: a new chart restarts the controller that serves
+    the webhook, so the pools must wait for it again; the same chart must not rerun the wait."""
+    wait = "metallb-webhook-ready"
+    current = run().named(wait).inputs["triggers"]
+    assert current == run().named(wait).inputs["triggers"]
+    upgraded = run(overrides={"metallbVersion": "0.16.2"}).named(wait).inputs["triggers"]
+    assert upgraded != current and upgraded

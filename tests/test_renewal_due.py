@@ -8,6 +8,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -107,3 +108,35 @@ def test_the_current_time_is_the_default(tmp_path: Path) -> None:
 
 def test_a_missing_file_is_unreadable(tmp_path: Path) -> None:
     assert renewal_due.main([str(tmp_path / "absent.json")]) == UNREADABLE
+
+
+URN = (
+    "urn:pulumi:homelab::homelab-mesh::homelab-mesh:ingress:IngressGateway$homelab-mesh:ingress:GatewayCertificates"
+    "$tls:index/locallySignedCert:LocallySignedCert::{}-certificate"
+)
+
+
+def test_urns_names_exactly_the_due_certificates_for_replacement() -> None:
+    outputs = {
+        "certificateExpiry": {"demo-app1.local": SOON, "harbor.local": LATER, "old.local": "2026-01-01T00:00:00Z"},
+        "certificateUrns": {
+            host: URN.format(host.replace(".", "-")) for host in ("demo-app1.local", "harbor.local", "old.local")
+        },
+    }
+    assert decide(outputs, "--urns") == (RENEWAL_DUE, [URN.format("old-local"), URN.format("demo-app1-local")])
+    assert decide({**outputs, "certificateExpiry": {"harbor.local": LATER}}, "--urns") == (NOTHING_DUE, [])
+
+
+@pytest.mark.parametrize("urns", [{}, {"demo-app1.local": ""}, {"demo-app1.local": "demo-app1-certificate"}, []])
+def test_a_due_certificate_without_its_urn_is_unreadable_not_skipped(urns: object) -> None:
+    outputs = {"certificateExpiry": {"demo-app1.local": SOON}, "certificateUrns": urns}
+    assert decide(outputs, "--urns") == (UNREADABLE, [])
+
+
+def test_the_program_exports_each_certificates_urn(homelab: Any) -> None:
+    urns = homelab.outputs["certificateUrns"]
+    assert sorted(urns) == sorted(homelab.outputs["certificateExpiry"])
+    for hostname, urn in urns.items():
+        registration = homelab.by_urn(urn)
+        assert registration.type == "tls:index/locallySignedCert:LocallySignedCert"
+        assert registration.name == f"{hostname.replace('.', '-')}-certificate"

@@ -366,13 +366,33 @@ class TestRenew:
         assert drift["if"] == "steps.window.outputs.renew == 'false'"
         assert (drift["with"]["command"], drift["with"]["stack-name"]) == ("preview", "homelab")
         assert drift["with"]["expect-no-changes"] is True and drift["with"]["diff"] is True
+        # Without a refresh the preview compares the program with the state and sees no change on the cluster.
+        assert drift["with"]["refresh"] is True
+        # Exactly the due certificates are replaced (pulumi-tls#39: early renewal alone is not relied on).
+        assert up["with"]["replace"] == "${{ steps.window.outputs.urns }}"
         order = self.job["steps"]
         assert order.index(window) < order.index(up) and order.index(window) < order.index(drift)
+
+    def test_the_window_step_hands_the_due_urns_to_the_replace(self, tmp_path: Path) -> None:
+        urn = "urn:pulumi:homelab::homelab-mesh::x$tls:index/locallySignedCert:LocallySignedCert::a-local-certificate"
+        outputs = {
+            "certificateExpiry": {"a.local": "2000-01-01T00:00:00Z", "b.local": "2999-01-01T00:00:00Z"},
+            "certificateUrns": {"a.local": urn, "b.local": urn.replace("a-local", "b-local")},
+        }
+        result, github_output = self.run_window(tmp_path, json.dumps(outputs))
+        assert result.returncode == 0, result.stderr
+        assert github_output == f"renew=true\nurns<<DUE_URNS\n{urn}\nDUE_URNS\n"
 
     @pytest.mark.parametrize(
         ("outputs", "renew"),
         [
-            ({"certificateExpiry": {"demo-app1.local": "2000-01-01T00:00:00Z"}}, "true"),
+            (
+                {
+                    "certificateExpiry": {"demo-app1.local": "2000-01-01T00:00:00Z"},
+                    "certificateUrns": {"demo-app1.local": "urn:pulumi:h::p::t::n"},
+                },
+                "true",
+            ),
             ({"certificateExpiry": {"demo-app1.local": "2999-01-01T00:00:00Z"}}, "false"),
             ({"gatewayAddress": "192.168.1.240"}, "false"),
         ],
@@ -383,7 +403,7 @@ class TestRenew:
     ) -> None:
         result, github_output = self.run_window(tmp_path, json.dumps(outputs))
         assert result.returncode == 0, result.stderr
-        assert github_output == f"renew={renew}\n"
+        assert github_output.startswith(f"renew={renew}\n")
 
     def test_the_window_step_fails_on_outputs_it_cannot_read(self, tmp_path: Path) -> None:
         result, github_output = self.run_window(tmp_path, '{"certificateExpiry": {"a.local": "next year"}}')
