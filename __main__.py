@@ -199,6 +199,7 @@ if settings.verify_front_door and ingress is not None:
             ca_certificate_pem=ingress.certificates.ca_certificate_pem,
             cluster=cluster,
             timeout_seconds=settings.verify_timeout_seconds,
+            certificate_expiry=ingress.certificates.certificate_expiry,
             # The demo app answers the first route of a new stack: check it once it is ready.
             depends_on=[ingress.gateway, ingress.redirect, *routes.routes, *([demo_app] if demo_app else [])],
         ),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -23,6 +23,8 @@ class FrontDoorCheckArgs:
     # Which cluster the scripts reach: the Kubernetes provider's (components/cluster.py).
     cluster: Cluster
     timeout_seconds: int
+    # private-ca mode: hostname -> end of validity; a renewed certificate changes it and runs the check again.
+    certificate_expiry: Mapping[str, pulumi.Input[str]]
     # The Gateway, its HTTP redirect route and every HTTPRoute: what the check exercises.
     depends_on: Sequence[pulumi.Resource]
 
@@ -36,8 +38,12 @@ def route_rules(routes: Sequence[Route]) -> str:
 
 class FrontDoorCheck(pulumi.ComponentResource):
     """Fails the update, naming the hostname and what was seen, unless plain HTTP redirects to HTTPS, the
-    HTTPS certificate is valid for the hostname and no routed path answers a 5xx. Runs again only when what
-    it checks changes: the hostnames, the address, the routes or the CA."""
+    HTTPS certificate is valid for the hostname and no routed path answers a 5xx. Not on every `pulumi up`: it
+    runs again when one of its inputs changes (pulumi-command 1.2.1: without an `update` command, `create` runs
+    again on any input change, and a trigger change replaces it): what it checks (`triggers`: the hostnames,
+    the address, the routes, the CA, and in private-ca mode each certificate's end of validity, so that a
+    renewal is checked from the outside too) and also the script's text, its timeout or the cluster it
+    reaches."""
 
     def __init__(self, name: str, args: FrontDoorCheckArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("homelab-mesh:ingress:FrontDoorCheck", name, None, opts)
@@ -57,7 +63,13 @@ class FrontDoorCheck(pulumi.ComponentResource):
             create=script("check-front-door.sh"),
             interpreter=BASH,
             environment=environment,
-            triggers=[hostnames, address, rules, args.ca_certificate_pem or ""],
+            triggers=[
+                hostnames,
+                address,
+                rules,
+                args.ca_certificate_pem or "",
+                *(args.certificate_expiry[hostname] for hostname in sorted(args.certificate_expiry)),
+            ],
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
         self.register_outputs({"stdout": self.check.stdout})

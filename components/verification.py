@@ -27,8 +27,10 @@ class MeshVerificationArgs:
 
 class MeshVerification(pulumi.ComponentResource):
     """Fails the update, naming the namespace and what to look at, unless every meshed pod is on HBONE and
-    the Gateway is Programmed with an address. Runs again only when the Istio version or the set of meshed
-    namespaces changes, not on every `pulumi up`."""
+    the Gateway is Programmed with an address. Not on every `pulumi up`: it runs again when one of its inputs
+    changes (pulumi-command 1.2.1: without an `update` command, `create` runs again on any input change, and a
+    trigger change replaces it), that is the Istio version or the set of meshed namespaces (`triggers`), and
+    also the script's text, its timeout, the cluster it reaches or whether the Gateway is checked."""
 
     def __init__(self, name: str, args: MeshVerificationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("homelab-mesh:mesh:MeshVerification", name, None, opts)

@@ -11,7 +11,7 @@ from components.scripts import script
 from tests.conftest import Evaluate
 from tests.graph import must_precede
 from tests.test_secrets import KEY_MARKERS, PROVIDED_CERTIFICATE
-from tools.mock_engine import Evaluation, evaluate, is_secret, unwrap
+from tools.mock_engine import MOCK_VALIDITY_END, Evaluation, evaluate, is_secret, unwrap
 
 CHECK = "check-front-door"
 
@@ -103,6 +103,10 @@ def test_reruns_only_when_what_it_checks_changes(
     # The address is a trigger as the Gateway reports it (192.0.2.10 is the mock engine's Gateway status): a
     # new address re-runs the check.
     assert "192.0.2.10" in baseline["triggers"]
+    # Each certificate's end of validity, as pulumi-tls reports it, is one too: a renewal re-runs the check, so
+    # the new certificate is proven from the outside (the mock engine's certificates all end at one date).
+    assert baseline["triggers"].count(MOCK_VALIDITY_END) == len(homelab.outputs["certificateExpiry"])
+    assert provided.named(CHECK).inputs["triggers"].count(MOCK_VALIDITY_END) == 0
 
 
 def test_runs_only_when_enabled_and_there_is_a_gateway(run: Evaluate) -> None:
