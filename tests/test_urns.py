@@ -64,3 +64,19 @@ def test_an_alias_to_the_old_urn_keeps_a_renamed_resource() -> None:
     deleted, created = urn_changes(without_alias, read_pins("homelab"))
     assert [urn.rpartition("::")[2] for urn in deleted] == ["address-pool-homelab-lan"]
     assert [urn.rpartition("::")[2] for urn in created] == ["address-pool-home"]
+
+
+def test_an_alias_on_a_component_carries_its_children(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The way a component's type token moves (issue 25): one alias on the component, none on its children."""
+    original = pulumi.ComponentResource.__init__
+
+    def renamed(self: Any, t: str, name: str, props: Any = None, opts: Any = None, *args: Any, **kw: Any) -> None:
+        if t == "homelab-mesh:ingress:IngressGateway":
+            t = "homelab-mesh:index:IngressGateway"
+            opts = pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_="homelab-mesh:ingress:IngressGateway")])
+            )
+        original(self, t, name, props, opts, *args, **kw)
+
+    monkeypatch.setattr(pulumi.ComponentResource, "__init__", renamed)
+    assert urn_changes(evaluate_stack("homelab"), read_pins("homelab")) == ([], [])

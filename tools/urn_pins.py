@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from tools.mock_engine import ROOT, Evaluation, evaluate
+from tools.urns import compose_urn, urn_parts
 
 PINS = ROOT / "tests" / "urns"
 # The committed stacks: the stack name and the file its config comes from.
@@ -40,17 +41,34 @@ def evaluate_stack(stack: str) -> Evaluation:
 
 
 def urn_changes(evaluation: Evaluation, pins: Iterable[str]) -> tuple[list[str], list[str]]:
-    """(pinned URNs no resource registers or aliases: deleted by the next `pulumi up`; registered URNs that
-    are neither pinned nor aliased to a pin: created by it)."""
+    """(pinned URNs no resource claims: deleted by the next `pulumi up`; registered resources that claim no
+    pinned URN: created by it).
+
+    A resource claims a pin by its URN or by an alias, as the engine matches them (pulumi/pulumi v3.259.0,
+    pkg/resource/deploy/step_generator.go `generateAliases`): its own aliases, and for a child of a resource
+    that was found under an alias, the child's URN under that old parent (`inheritedChildAlias`, which also
+    renames a `<parent name>-...` child after the parent's old name). So an alias on a component carries
+    its children."""
     pinned = set(pins)
-    registered = evaluation.registrations
-    aliased = {alias for registration in registered.values() for alias in registration.alias_urns}
-    deleted = sorted(pinned - set(registered) - aliased)
-    created = sorted(
-        urn
-        for urn, registration in registered.items()
-        if urn not in pinned and not pinned & set(registration.alias_urns)
-    )
+    claimed: dict[str, str] = {}
+    for urn, registration in evaluation.registrations.items():  # parents register before their children
+        candidates = [urn, *registration.alias_urns]
+        parent_found_as = claimed.get(registration.parent)
+        if parent_found_as is not None and parent_found_as != registration.parent:
+            parent_name = urn_parts(registration.parent)[3]
+            old_parent_name = urn_parts(parent_found_as)[3]
+            for candidate in list(candidates):
+                _, _, qualified_type, name = urn_parts(candidate)
+                if name.startswith(parent_name):
+                    name = old_parent_name + name[len(parent_name) :]
+                child_type = qualified_type.rpartition("$")[2]
+                stack, project = urn_parts(urn)[:2]
+                candidates.append(compose_urn(stack, project, child_type, name, parent_found_as))
+        match = next((candidate for candidate in candidates if candidate in pinned), None)
+        if match is not None:
+            claimed[urn] = match
+    deleted = sorted(pinned - set(claimed.values()))
+    created = sorted(urn for urn in evaluation.registrations if urn not in claimed)
     return deleted, created
 
 
