@@ -107,7 +107,11 @@ class IstioAmbient(pulumi.ComponentResource):
                 max_history=5,
                 opts=pulumi.ResourceOptions(
                     parent=self,
-                    # istio-base owns the Istio CRDs: replacing or deleting it deletes every Istio resource.
+                    # Not for the CRDs: every one carries helm.sh/resource-policy: keep and survives an uninstall
+                    # (istio@1.28.10 and istio@release-1.31: manifests/charts/base/files/crd-all.gen.yaml). A
+                    # replacement or a stray destroy would still uninstall the default-revision validating webhook
+                    # and admission policy (manifests/charts/base/templates/defaultrevision-*.yaml): Istio config
+                    # would go unvalidated, and the kept CRDs would belong to no release, until it is back.
                     protect=release_name == "istio-base",
                     depends_on=depends_on,
                     custom_timeouts=pulumi.CustomTimeouts(create=operation_timeout, update=operation_timeout),

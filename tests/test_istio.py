@@ -35,7 +35,7 @@ def test_releases_are_chained_in_documented_order_behind_the_guard(homelab: Eval
     assert homelab.dependency_names("ztunnel") == {"istio-cni", *GUARD}
 
 
-def test_only_the_crd_owner_is_protected(homelab: Evaluation) -> None:
+def test_only_istio_base_and_the_gateway_api_crds_are_protected(homelab: Evaluation) -> None:
     assert homelab.named("istio-base").protect is True
     assert [name for name in ("istiod", "istio-cni", "ztunnel") if homelab.named(name).protect] == []
     crds = homelab.named("gateway-api-standard-crds")
