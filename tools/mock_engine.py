@@ -7,6 +7,7 @@ parent, provider and options). The tests, the offline plan and the benchmarks al
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 import datetime
 import functools
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import dill
 import pulumi
 import yaml
 from pulumi.runtime import mocks as pulumi_mocks
@@ -92,11 +94,22 @@ class Evaluation:
 
 
 class MeshMocks(pulumi.runtime.Mocks):
-    """Echo inputs as state and add the computed outputs the program reads (certificates, release status)."""
+    """Echo inputs as state and add the computed outputs the program reads (certificates, release status).
+
+    `recorded`: the state a previous deployment left, by resource name, for dynamic resources: their
+    provider's check() then sees it beside the new inputs, as the engine's update does, and its result
+    (or its failures, raised) becomes the state.
+    """
+
+    def __init__(self, recorded: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        super().__init__()
+        self.recorded = dict(recorded or {})
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         state = dict(args.inputs)
         kind = args.typ
+        if kind.startswith("pulumi-python:dynamic/") and args.name in self.recorded:
+            state = _checked_update(state, self.recorded[args.name])
         if kind == "tls:index/privateKey:PrivateKey":
             state["privateKeyPem"] = f"-----BEGIN PRIVATE KEY-----\nmock-key-{args.name}\n-----END PRIVATE KEY-----\n"
             state["publicKeyPem"] = f"-----BEGIN PUBLIC KEY-----\nmock-{args.name}\n-----END PUBLIC KEY-----\n"
@@ -122,6 +135,14 @@ class MeshMocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, None]:
         return {}, None
+
+
+def _checked_update(news: dict[str, Any], olds: Mapping[str, Any]) -> dict[str, Any]:
+    provider = dill.loads(base64.b64decode(news["__provider"]))
+    result = provider.check(dict(olds), dict(news))
+    if result.failures:
+        raise ValueError("; ".join(f"{failure.property}: {failure.reason}" for failure in result.failures))
+    return dict(result.inputs)
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -283,10 +304,12 @@ def evaluate(
     root: Path = ROOT,
     program: Path | None = None,
     stack_file: Path | None = None,
+    recorded: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Evaluation:
     """Run the program once on a fresh mock engine and return everything it registered and exported.
 
     `stack_file`: read the stack's config from this file instead of `Pulumi.<stack>.yaml` beside the project.
+    `recorded`: state a previous deployment left for dynamic resources, by name (see MeshMocks).
     The program runs on a thread of its own: the SDK records the Python stack of every resource it registers,
     and a test runner's deep stack would make that a fifth of the evaluation's cost.
     """
@@ -295,7 +318,7 @@ def evaluate(
 
     def run() -> None:
         try:
-            result.append(_evaluate(stack, overrides, secrets, root, program, stack_file))
+            result.append(_evaluate(stack, overrides, secrets, root, program, stack_file, recorded))
         except BaseException as error:  # re-raised on the caller's thread
             failure.append(error)
 
@@ -314,12 +337,13 @@ def _evaluate(
     root: Path,
     program: Path | None,
     stack_file: Path | None,
+    recorded: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Evaluation:
     project, config, secret_keys = stack_config(stack, root, overrides, secrets, stack_file)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     logs = _LogCollector()
-    monitor = RecordingMonitor(MeshMocks())
+    monitor = RecordingMonitor(MeshMocks(recorded))
     try:
         pulumi.runtime.set_all_config(config, secret_keys)
         # A fresh root Stack per evaluation, so outputs never leak from one evaluation into the next.
