@@ -13,6 +13,9 @@ from .upgrade import Order, Pair, decide, live_check_environment, order
 from .version_record import VersionRecord
 from .versions import parse_version
 
+# The record's resource name: the engine keeps its state under it (tools/plan.py replays a deployment by it).
+RECORD_NAME = "deployed-versions"
+
 
 @dataclass(frozen=True)
 class UpgradeGuardArgs:
@@ -52,15 +55,16 @@ class UpgradeGuard(pulumi.ComponentResource):
         for warning in decide(None, target, args.today).warnings:
             pulumi.log.warn(warning, resource=self)
         self.record = VersionRecord(
-            "deployed-versions",
+            RECORD_NAME,
             args.istio_version,
             args.gateway_api_version,
             opts=pulumi.ResourceOptions(parent=self),
         )
         # The order of this `pulumi up` (components/upgrade.py, `order`), from the pair it leaves. The record's
         # check() sets its previous pair to what the stack ran when the versions change, and keeps it otherwise
-        # (empty until a first change): known in preview too, where an engine shows a dynamic resource's checked
-        # inputs as its outputs. Every cluster object waits for the guard anyway, so reading it costs no time.
+        # (empty until a first change). Known in preview too: a provider without previews, as the Python dynamic
+        # provider is, gets its checked inputs back as outputs (pulumi/pulumi pkg/resource/plugin/
+        # provider_plugin.go, Create and Update). Every cluster object waits for the guard anyway.
         self.order: pulumi.Output[Order] = pulumi.Output.all(
             self.record.previous_istio_version, self.record.previous_gateway_api_version
         ).apply(lambda previous: order(leaving_pair(*previous), target))

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import pytest
 
-from components.upgrade import Order, Pair, decide, intermediate, live_check_environment, order
+from components.upgrade import Order, Pair, decide, describe_sequence, intermediate, live_check_environment, order
 from components.version_record import VersionRecordProvider
 from components.versions import SUPPORT, gateway_api_incompatibility, parse_version, runs_with
 from tests.conftest import Evaluate
 from tests.graph import must_precede
+from tools import plan, plan_graph
 from tools.mock_engine import Evaluation
 
 NOVEMBER = date(2026, 11, 30)
@@ -434,3 +437,55 @@ def test_external_crds_are_not_registered_and_the_live_check_is_told(run: Evalua
 
 def _text(version: tuple[int, int, int]) -> str:
     return ".".join(str(part) for part in version)
+
+
+# --- the runbook, the printed steps and the plan agree ------------------------------------------------------------
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+RUNBOOK_ROW = re.compile(
+    r"^\| (\d) \| `([\d.]+)` \| `(v[\d.]+)`[^|]*\| (no|before istiod|after istiod) \| (.*?) \|$", re.M
+)
+
+
+def runbook_rows() -> list[tuple[str, ...]]:
+    text = README.read_text()
+    section = text[text.index("### The homelab: 1.28.2 → 1.31.1") :]
+    return RUNBOOK_ROW.findall(section[: section.index("\n### ", 5)])
+
+
+def test_the_runbook_lists_the_steps_the_guard_prints(homelab: Evaluation) -> None:
+    steps = [pair(istio, gateway_api) for _, istio, gateway_api, _, _ in runbook_rows()]
+
+    assert steps == HOMELAB_PATH[1:]
+    printed = describe_sequence(steps)
+    warnings = [message for level, message in homelab.logs if level == "warning"]
+    assert any(message.endswith(printed.partition("; ")[2]) for message in warnings), "end-of-life warning"
+    refusal = decide(HOMELAB_PATH[0], HOMELAB_PATH[3], NOVEMBER).refusal
+    assert refusal is not None and refusal.endswith(printed)
+
+
+@pytest.mark.parametrize("row", runbook_rows(), ids=lambda row: f"step-{row[0]}")
+def test_the_plan_orders_each_runbook_step_as_the_runbook_says(run: Evaluate, row: tuple[str, ...]) -> None:
+    step, _, _, crds_change, between = row
+    old, new = HOMELAB_PATH[int(step) - 1], HOMELAB_PATH[int(step)]
+    recorded_state = plan.recorded_versions(f"{_text(old.istio)},v{_text(old.gateway_api)}")
+    evaluation = run(
+        {"istioVersion": _text(new.istio), "gatewayApiVersion": "v" + _text(new.gateway_api)}, recorded=recorded_state
+    )
+    waves = plan_graph.resource_graph(evaluation).waves
+    crds, istiod = waves[evaluation.named(CRDS).urn], waves[evaluation.named("istiod").urn]
+
+    if crds_change == "no":
+        assert old.gateway_api == new.gateway_api and between == "\u2013"  # an en dash: nothing in between
+    else:
+        assert (crds < istiod) is (crds_change == "before istiod")
+        middle = intermediate(old, new)
+        assert between == f"Istio {_text(middle.istio)} with v{_text(middle.gateway_api)}"
+
+
+def test_the_plan_prints_the_guards_refusal_for_a_skipped_minor(capsys: pytest.CaptureFixture[str]) -> None:
+    assert plan.main(["--stack", "dev", "--deployed", "1.29.9,v1.4.1", "--out", "/nonexistent/never-written"]) == 1
+
+    error = capsys.readouterr().err
+    assert error.startswith("error: istioVersion: 1.31.1 skips Istio minors from 1.29.9")
+    assert "2. istioVersion: 1.31.1, gatewayApiVersion: v1.6.1 -> pulumi up" in error

@@ -141,7 +141,7 @@ def _checked_update(news: dict[str, Any], olds: Mapping[str, Any]) -> dict[str, 
     provider = dill.loads(base64.b64decode(news["__provider"]))
     result = provider.check(dict(olds), dict(news))
     if result.failures:
-        raise ValueError("; ".join(f"{failure.property}: {failure.reason}" for failure in result.failures))
+        raise ValueError("; ".join(failure.reason for failure in result.failures))
     return dict(result.inputs)
 
 
