@@ -27,9 +27,10 @@ class MeshedNamespace(pulumi.ComponentResource):
     """Labels the namespace `istio.io/dataplane-mode=ambient` and applies its policy.
 
     The Namespace is retained when it leaves the stack: the workloads in it are not ours to delete. The
-    un-enrol command drops the labels and restarts the workloads instead, before the namespace's policies
-    are deleted; because everything here depends on the mesh, `pulumi destroy` also un-enrols namespaces
-    before ztunnel and istio-cni are removed.
+    un-enrol command drops the labels instead and waits until istio-cni has taken the running pods out (live,
+    no restarts: scripts/unenrol-namespace.sh), before the namespace's policies are deleted; because
+    everything here depends on the mesh, `pulumi destroy` also un-enrols namespaces before ztunnel and
+    istio-cni are removed.
     """
 
     def __init__(self, name: str, args: MeshedNamespaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:

@@ -88,13 +88,14 @@ def test_unenrol_depends_on_the_policies_a_namespace_actually_has(homelab: Evalu
     }
 
 
-def test_unenrol_command_removes_label_and_restarts_on_delete(homelab: Evaluation) -> None:
+def test_unenrol_command_removes_the_labels_on_delete(homelab: Evaluation) -> None:
     unenrol = homelab.named("localstack-unenrol")
     assert unenrol.type == "command:local:Command"
     assert unenrol.inputs["delete"] == script("unenrol-namespace.sh")
     assert "create" not in unenrol.inputs
     assert unenrol.inputs["environment"] == {"NAMESPACE": "localstack", "KUBE_CONTEXT": "homelab"}
     assert "localstack" in homelab.dependency_names("localstack-unenrol")
+    assert "rollout restart" not in unenrol.inputs["delete"]
 
 
 def test_removing_a_namespace_from_the_stack_removes_its_resources(run: Evaluate, homelab: Evaluation) -> None:
