@@ -129,7 +129,13 @@ def test_mesh_wide_strict_mtls_waits_for_istiod(homelab: Evaluation) -> None:
 
 
 def test_permissive_mesh(run: Evaluate) -> None:
-    evaluation = run({"mtlsMode": "PERMISSIVE"})
+    # Each meshed namespace says how plaintext clients get in, or that they do not (components/settings/mesh.py).
+    evaluation = run(
+        {
+            "mtlsMode": "PERMISSIVE",
+            "namespaceOptions": {name: {"mtls": "STRICT"} for name in ("demo-apps", "tekton-builds", "localstack")},
+        }
+    )
     assert evaluation.named("mesh-peer-authentication").inputs["spec"]["mtls"]["mode"] == "PERMISSIVE"
 
 

@@ -154,6 +154,7 @@ def parse_settings(
     hsts_max_age = routes.read_hsts_max_age(reader)
     tls_settings = tls.read_tls(reader, hostnames, is_secret)
     mtls_mode = reader.choice("mtlsMode", "STRICT", ("STRICT", "PERMISSIVE"))
+    mesh.check_plaintext_sources(reader, namespaces, mtls_mode)
     verify_mesh = reader.boolean("verifyMesh", True)
     verify_timeout = reader.integer("verifyTimeoutSeconds", 300, 30, 3600)
     verify_front_door = reader.boolean("verifyFrontDoor", True)
