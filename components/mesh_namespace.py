@@ -98,16 +98,19 @@ class MeshedNamespace(pulumi.ComponentResource):
                     api_version="security.istio.io/v1",
                     kind="AuthorizationPolicy",
                     metadata=metadata("mesh-allow-waypoint", ns.name),
-                    spec=policy.waypoint_authorization_spec(ns),
+                    spec=policy.waypoint_authorization_spec(ns, args.routed),
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[self.waypoint]),
                 )
             # Services switch to the waypoint only once it is Programmed and its policy is in place, and switch
-            # back before either goes.
+            # back before either goes; routed traffic too with ingressUseWaypoint, once that policy admits it.
+            waypoint_labels = {names.USE_WAYPOINT_LABEL: names.WAYPOINT_NAME}
+            if options.ingress_use_waypoint:
+                waypoint_labels[names.INGRESS_USE_WAYPOINT_LABEL] = "true"
             self.use_waypoint = KubernetesObject(
                 f"{ns.name}-use-waypoint",
                 api_version="v1",
                 kind="Namespace",
-                metadata=metadata(ns.name, labels={names.USE_WAYPOINT_LABEL: names.WAYPOINT_NAME}),
+                metadata=metadata(ns.name, labels=waypoint_labels),
                 patch=True,
                 opts=pulumi.ResourceOptions(
                     parent=self, depends_on=[self.waypoint, *([self.waypoint_policy] if self.waypoint_policy else [])]

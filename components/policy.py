@@ -101,9 +101,14 @@ def l4_authorization_spec(namespace: MeshedNamespace, routed: bool) -> dict[str,
     return {"action": "ALLOW", "rules": rules}
 
 
-def waypoint_authorization_spec(namespace: MeshedNamespace) -> dict[str, Any]:
-    """ALLOW policy enforced by the namespace's waypoint, where L7 rules are allowed."""
-    rules = [{"from": _source_rule(_allowed_namespaces(namespace))}]
+def waypoint_authorization_spec(namespace: MeshedNamespace, routed: bool) -> dict[str, Any]:
+    """ALLOW policy enforced by the namespace's waypoint, where L7 rules are allowed; it admits the ingress
+    gateway when routed traffic goes through the waypoint (ingressUseWaypoint)."""
+    through_waypoint = routed and namespace.options.ingress_use_waypoint
+    gateway = (
+        [names.spiffe_principal(names.GATEWAY_NAMESPACE, names.GATEWAY_SERVICE_ACCOUNT)] if through_waypoint else None
+    )
+    rules = [{"from": _source_rule(_allowed_namespaces(namespace), gateway)}]
     rules += [_rule(rule) for rule in namespace.options.rules]
     return {
         "targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": names.WAYPOINT_NAME}],

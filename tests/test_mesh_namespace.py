@@ -322,3 +322,49 @@ def test_plaintext_sources_are_checked(
 
     assert f"homelab-mesh:{key}: " in error
     assert says in error
+
+
+# --- routed traffic through the waypoint (ingressUseWaypoint) -------------------------------------------------------
+
+GATEWAY_PRINCIPAL = "cluster.local/ns/istio-gateway/sa/ingress-istio"
+
+
+def test_ingress_use_waypoint_labels_the_namespace_and_admits_the_gateway_at_the_waypoint(run: Evaluate) -> None:
+    evaluation = run({"namespaceOptions": {"demo-apps": {"waypoint": True, "ingressUseWaypoint": True}}})
+
+    patch = evaluation.named("demo-apps-use-waypoint").inputs
+    assert patch["metadata"]["labels"] == {"istio.io/use-waypoint": "waypoint", "istio.io/ingress-use-waypoint": "true"}
+    waypoint_sources = evaluation.named("demo-apps-waypoint-authorization").inputs["spec"]["rules"][0]["from"]
+    assert {"source": {"principals": [GATEWAY_PRINCIPAL]}} in waypoint_sources
+    # The label goes on only once the policy that admits the gateway is in place.
+    assert must_precede(evaluation, "demo-apps-waypoint-authorization", "demo-apps-use-waypoint")
+
+
+def test_without_ingress_use_waypoint_routed_traffic_skips_the_waypoint_and_its_policy_admits_no_gateway(
+    run: Evaluate,
+) -> None:
+    evaluation = run({"namespaceOptions": {"demo-apps": {"waypoint": True}}})
+
+    assert (
+        "istio.io/ingress-use-waypoint" not in evaluation.named("demo-apps-use-waypoint").inputs["metadata"]["labels"]
+    )
+    waypoint_sources = evaluation.named("demo-apps-waypoint-authorization").inputs["spec"]["rules"][0]["from"]
+    assert not any("principals" in entry["source"] for entry in waypoint_sources)
+
+
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [
+        ({"demo-apps": {"ingressUseWaypoint": True}}, "but it has none; set waypoint: true"),
+        ({"localstack": {"waypoint": True, "ingressUseWaypoint": True}}, "no route leads to the namespace"),
+    ],
+    ids=["no-waypoint", "not-routed"],
+)
+def test_ingress_use_waypoint_needs_a_waypoint_and_a_route(
+    config_error: Callable[..., ConfigError], options: dict[str, Any], says: str
+) -> None:
+    (name,) = options
+    error = str(config_error({"namespaceOptions": options}))
+
+    assert f"homelab-mesh:namespaceOptions.{name}.ingressUseWaypoint: " in error
+    assert says in error

@@ -112,6 +112,8 @@ class NamespaceOptions(Model):
     default_deny: bool = True
     allow_from: list[AllowFrom] = Field(default_factory=list)
     waypoint: bool = False
+    # Routed traffic goes through the waypoint too, so its L7 rules cover it (README, Security).
+    ingress_use_waypoint: bool = False
     rules: list[AuthorizationRule] = Field(default_factory=list)
 
     @property
@@ -241,6 +243,11 @@ def _check_peers(reader: Reader, namespaces: tuple[MeshedNamespace, ...]) -> Non
                     f"uses L7 fields ({', '.join(rule.l7_fields)}) but the namespace has no waypoint; without one "
                     "ztunnel drops all traffic such a rule matches. Set waypoint: true or remove them",
                 )
+        if namespace.options.ingress_use_waypoint and not namespace.options.waypoint:
+            reader.fail(
+                f"{path}.ingressUseWaypoint",
+                "sends routed traffic through the namespace's waypoint, but it has none; set waypoint: true",
+            )
         if not namespace.options.default_deny and (namespace.options.allow_from or namespace.options.rules):
             reader.fail(
                 f"{path}.defaultDeny",
