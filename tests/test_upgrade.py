@@ -228,6 +228,15 @@ def test_every_homelab_step_passes_only_through_supported_pairs(step: int) -> No
     assert intermediate(old, new).supported
 
 
+@pytest.mark.parametrize("istio", ["1.28.6", "1.28.10", "1.29.2", "1.29.9"])
+def test_a_patch_with_the_tlsroute_filter_deploys_with_v1_5(run: Evaluate, istio: str) -> None:
+    evaluation = run({"istioVersion": istio, "gatewayApiVersion": "v1.5.1"})
+
+    assert evaluation.named("istiod").inputs["version"] == istio
+    assert evaluation.named(CRDS).inputs["file"].endswith("/download/v1.5.1/standard-install.yaml")
+    assert evaluation.named("upgrade-live-check").inputs["environment"]["TARGET_ISTIO_GATEWAY_API_MINORS"] == "1.4 1.5"
+
+
 def test_live_check_gets_the_target_minors_ranges() -> None:
     environment = live_check_environment(HOMELAB_PATH[3], Order.ISTIOD_FIRST)
 
