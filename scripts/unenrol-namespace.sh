@@ -38,11 +38,12 @@ fi
 
 kube label namespace "$NAMESPACE" istio.io/dataplane-mode- istio.io/use-waypoint- || fail "cannot remove the mesh labels"
 
-# Pods istio-cni still redirects carry ambient.istio.io/redirection=enabled; poll every 2 s until none does.
+# Running pods istio-cni still redirects carry ambient.istio.io/redirection=enabled; poll every 2 s until none
+# does (a pod that finished was taken out when it ended).
 REDIRECTION='{range .items[*]}{.metadata.name}={.metadata.annotations.ambient\.istio\.io/redirection}{"\n"}{end}'
 polls_left=$((${WAIT_SECONDS:-120} / 2 + 1))
 while :; do
-  if ! pods=$(kube get pods -n "$NAMESPACE" -o "jsonpath=$REDIRECTION"); then
+  if ! pods=$(kube get pods -n "$NAMESPACE" --field-selector=status.phase=Running -o "jsonpath=$REDIRECTION"); then
     fail "cannot list pods"
   fi
   redirected=$(printf '%s\n' "$pods" | sed -n 's/=enabled$//p' | tr '\n' ' ')

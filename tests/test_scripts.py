@@ -295,7 +295,7 @@ def test_webhook_wait_requires_the_manifest(stubs: Stubs) -> None:
 
 LOOKUP = "get namespace demo-apps --ignore-not-found -o name"
 UNLABEL = "label namespace demo-apps istio.io/dataplane-mode- istio.io/use-waypoint-"
-PODS = "get pods -n demo-apps -o jsonpath="
+PODS = "get pods -n demo-apps --field-selector=status.phase=Running -o jsonpath="
 # What kubectl prints for the redirection jsonpath: istio-cni has taken web and api out, not log-shipper.
 ALL_OUT = "web-6d9f=\napi-7c1b=\nlog-shipper-x2k=\n"
 ONE_LEFT = "web-6d9f=\napi-7c1b=\nlog-shipper-x2k=enabled\n"
@@ -316,7 +316,7 @@ def test_unenrol_drops_the_labels_and_restarts_nothing(stubs: Stubs, environment
     assert [call.partition(" -o jsonpath=")[0] for call in result.calls["kubectl"]] == [
         f"{context}{LOOKUP}",
         f"{context}{UNLABEL}",
-        f"{context}get pods -n demo-apps",
+        f"{context}get pods -n demo-apps --field-selector=status.phase=Running",
     ]
     assert not any("rollout" in call for call in result.calls["kubectl"])
     assert "left the mesh; its pods keep running" in result.stdout
