@@ -96,9 +96,12 @@ SUPPORT: dict[Minor, MinorSupport] = {
         ),
         # Kubernetes: supportStatus.yml and announcing-1.30 ("1.32 to 1.36"). Gateway API: built against v1.5.1
         # (istio@1.30.3:go.mod); v1.4 runs with TLSRoute ignored (istio@1.30.3:
-        # pkg/config/schema/gatewayapi/minimumversions.go, tlsroutes >= 1.5). Not v1.6, a conservative choice:
-        # istiod 1.30 watches TCPRoute at v1alpha2 (istio@1.30.3:pkg/config/schema/gvr/resources.gen.go), which the
-        # v1.6 standard CRDs no longer serve (gateway-api@v1.6.1:config/crd/standard/
+        # pkg/config/schema/gatewayapi/minimumversions.go, tlsroutes >= 1.5), which is why its upgrade notes ask
+        # for v1.5 CRDs before the upgrade (istio/istio.io#17394; ReferenceGrant, which that PR also names, is still
+        # watched at v1beta1: istio@1.30.3:pkg/config/schema/gvr/resources.gen.go). components/upgrade.py `order`
+        # gives istiod 1.30 the v1.5 CRDs first whenever the istiod it replaces runs them. Not v1.6, a conservative
+        # choice: istiod 1.30 watches TCPRoute at v1alpha2 (istio@1.30.3:pkg/config/schema/gvr/resources.gen.go),
+        # which the v1.6 standard CRDs no longer serve (gateway-api@v1.6.1:config/crd/standard/
         # gateway.networking.k8s.io_tcproutes.yaml), but only with PILOT_ENABLE_ALPHA_GATEWAY_API, off by default
         # (istio@release-1.30:pilot/pkg/config/kube/gateway/controller.go, pilot/pkg/features/experimental.go);
         # upstream never pairs 1.30 with v1.6. Newest patch: istio.io:news/releases/1.30.x/announcing-1.30.5.
