@@ -58,18 +58,9 @@ if settings.metallb is not None:
         opts=on_cluster,
     )
 
-# The CRDs change before istiod unless the previous Istio minor cannot run them (components/upgrade.py).
-crds_after_istiod = guard.crds_after_istiod
 managed_crds = settings.gateway_api_crds == "managed"
-
-
-def gateway_api_crds(*waits_for: pulumi.Resource) -> GatewayApiCrds:
-    return GatewayApiCrds(
-        "gateway-api", GatewayApiCrdsArgs(settings.gateway_api_version, [guard, *waits_for]), opts=on_cluster
-    )
-
-
-gateway_api = gateway_api_crds() if managed_crds and not crds_after_istiod else None
+# Declared after Istio: in some orders istiod waits for the CRDs, in others they wait for istiod (README, Upgrading).
+declared_crds: list[GatewayApiCrds] = []
 
 istio = IstioAmbient(
     "istio",
@@ -82,13 +73,23 @@ istio = IstioAmbient(
         mtls_mode=settings.mtls_mode,
         helm_timeout_seconds=settings.helm_timeout_seconds,
         guard=guard,
-        gateway_api_crds=gateway_api,
+        order=guard.order,
+        gateway_api_crds=lambda: declared_crds[0] if declared_crds else None,
         extra_values=settings.helm_values,
     ),
     opts=on_cluster,
 )
-if managed_crds and crds_after_istiod:
-    gateway_api = gateway_api_crds(istio.istiod)
+gateway_api = None
+if managed_crds:
+    gateway_api = GatewayApiCrds(
+        "gateway-api",
+        GatewayApiCrdsArgs(
+            settings.gateway_api_version,
+            guard.order.apply(lambda order: [guard, *([istio.istiod] if order.crds_after_istiod else [])]),
+        ),
+        opts=on_cluster,
+    )
+    declared_crds.append(gateway_api)
 # Enrolled pods need every node agent running: redirection (istio-cni) and the proxy (ztunnel).
 dataplane = [istio.releases["istio-cni"], istio.releases["ztunnel"]]
 

@@ -14,8 +14,8 @@ from .versions import gateway_api_install_url
 @dataclass(frozen=True)
 class GatewayApiCrdsArgs:
     version: str
-    # The upgrade guard, and istiod when the previous Istio minor cannot run these CRDs.
-    depends_on: Sequence[pulumi.Resource]
+    # The upgrade guard, and istiod when this `pulumi up` changes the CRDs after it (components/upgrade.py).
+    depends_on: pulumi.Input[Sequence[pulumi.Resource]]
 
 
 class GatewayApiCrds(pulumi.ComponentResource):
@@ -31,6 +31,6 @@ class GatewayApiCrds(pulumi.ComponentResource):
         self.crds = k8s.yaml.v2.ConfigFile(
             "gateway-api-standard-crds",
             file=self.url,
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True, depends_on=list(args.depends_on)),
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True, depends_on=args.depends_on),
         )
         self.register_outputs({"version": args.version, "url": self.url})

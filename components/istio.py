@@ -1,8 +1,8 @@
-"""IstioAmbient: istio-base -> istiod -> istio-cni -> ztunnel, each waiting for the one before."""
+"""IstioAmbient: istio-base -> istiod -> istio-cni -> ztunnel, each waiting for the one before (reversed to go back)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,16 +14,20 @@ from .chart_keys import merged_values
 from .kubernetes import KubernetesObject, metadata, namespace
 from .policy import peer_authentication_spec
 from .resources import ResourceProfile
+from .upgrade import Order
 
 # (release name, chart) in install order: ztunnel is Ready only once istiod serves xDS and the CNI agent
 # runs on the node (istio/ztunnel#156, #1674). The Gateway API CRDs go before istiod or after it, as the
-# upgrade guard's compatibility table needs (components/upgrade.py, crds_wait_for_istiod).
+# upgrade guard's order says (components/upgrade.py, `order`).
 RELEASES: tuple[tuple[str, str], ...] = (
     ("istio-base", "base"),
     ("istiod", "istiod"),
     ("istio-cni", "cni"),
     ("ztunnel", "ztunnel"),
 )
+# A rollback: the node agents go back while the newer istiod still runs (they work with istiod of their own
+# release and the next, never an older one: istio.io:docs/ambient/upgrade/helm), istio-base last.
+ROLLBACK_ORDER: tuple[str, ...] = ("ztunnel", "istio-cni", "istiod", "istio-base")
 
 
 @dataclass(frozen=True)
@@ -37,8 +41,11 @@ class IstioAmbientArgs:
     helm_timeout_seconds: int
     # Every release waits for the upgrade guard: nothing changes version before it has agreed.
     guard: pulumi.Resource
-    # The CRDs when istiod must start after them; None when they change after istiod or are external.
-    gateway_api_crds: pulumi.Resource | None
+    # This `pulumi up`'s order, from the guard's record (components/upgrade.py, `order`).
+    order: pulumi.Output[Order]
+    # The Gateway API CRDs (None when external), read once the order is known: they are declared after this
+    # component, since in some orders they wait for istiod and in others istiod waits for them.
+    gateway_api_crds: Callable[[], pulumi.Resource | None]
     # helmValues per release name, merged over the program's values last.
     extra_values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
@@ -88,12 +95,10 @@ class IstioAmbient(pulumi.ComponentResource):
         # Pulumi's own deadline sits above Helm's so Helm reports which object was not ready.
         operation_timeout = f"{args.helm_timeout_seconds + 120}s"
         self.releases = {}
-        previous: pulumi.Resource = self.namespace
         for release_name, chart in RELEASES:
-            depends_on = [previous, args.guard]
-            if release_name == "istiod" and args.gateway_api_crds is not None:
-                # The previous Istio minor runs the new CRDs too, so they change first (the documented order).
-                depends_on.append(args.gateway_api_crds)
+            depends_on = args.order.apply(
+                lambda step_order, release=release_name: self._waits_for(release, step_order, args)
+            )
             self.releases[release_name] = k8s.helm.v3.Release(
                 release_name,
                 name=release_name,
@@ -107,13 +112,16 @@ class IstioAmbient(pulumi.ComponentResource):
                 max_history=5,
                 opts=pulumi.ResourceOptions(
                     parent=self,
-                    # istio-base owns the Istio CRDs: replacing or deleting it deletes every Istio resource.
+                    # Not for the CRDs: every one carries helm.sh/resource-policy: keep and survives an uninstall
+                    # (istio@1.28.10 and istio@release-1.31: manifests/charts/base/files/crd-all.gen.yaml). A
+                    # replacement or a stray destroy would still uninstall the default-revision validating webhook
+                    # and admission policy (manifests/charts/base/templates/defaultrevision-*.yaml): Istio config
+                    # would go unvalidated, and the kept CRDs would belong to no release, until it is back.
                     protect=release_name == "istio-base",
                     depends_on=depends_on,
                     custom_timeouts=pulumi.CustomTimeouts(create=operation_timeout, update=operation_timeout),
                 ),
             )
-            previous = self.releases[release_name]
 
         # STRICT is enforced by ztunnel, but istiod's webhook must be serving before Istio CRs are accepted.
         self.peer_authentication = KubernetesObject(
@@ -130,6 +138,17 @@ class IstioAmbient(pulumi.ComponentResource):
                 "releases": {name: release.status for name, release in self.releases.items()},
             }
         )
+
+    def _waits_for(self, release: str, step_order: Order, args: IstioAmbientArgs) -> list[pulumi.Resource]:
+        chain = ROLLBACK_ORDER if step_order is Order.ROLLBACK else tuple(name for name, _ in RELEASES)
+        position = chain.index(release)
+        before = self.releases[chain[position - 1]] if position else self.namespace
+        waits_for = [before, args.guard]
+        crds = args.gateway_api_crds()
+        if release == "istiod" and crds is not None and not step_order.crds_after_istiod:
+            # First install, or the istiod being replaced runs the new CRDs too: they change first (documented order).
+            waits_for.append(crds)
+        return waits_for
 
     @property
     def istiod(self) -> k8s.helm.v3.Release:

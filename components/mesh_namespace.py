@@ -30,10 +30,10 @@ class MeshedNamespace(pulumi.ComponentResource):
 
     The namespace is created (`create: true`, or where the demo app runs) or only labelled when it exists
     already. A created Namespace is retained when it leaves the stack: the workloads in it are not ours to
-    delete. The
-    un-enrol command drops the labels and restarts the workloads instead, before the namespace's policies
-    are deleted; because everything here depends on the mesh, `pulumi destroy` also un-enrols namespaces
-    before ztunnel and istio-cni are removed.
+    delete. The un-enrol command drops the labels instead and waits until istio-cni has taken the running
+    pods out (live, no restarts: scripts/unenrol-namespace.sh), before the namespace's policies are deleted;
+    because everything here depends on the mesh, `pulumi destroy` also un-enrols namespaces before ztunnel
+    and istio-cni are removed.
     """
 
     def __init__(self, name: str, args: MeshedNamespaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -115,16 +115,19 @@ class MeshedNamespace(pulumi.ComponentResource):
                     api_version="security.istio.io/v1",
                     kind="AuthorizationPolicy",
                     metadata=metadata("mesh-allow-waypoint", ns.name),
-                    spec=policy.waypoint_authorization_spec(ns),
+                    spec=policy.waypoint_authorization_spec(ns, args.routed),
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[self.waypoint]),
                 )
             # Services switch to the waypoint only once it is Programmed and its policy is in place, and switch
-            # back before either goes.
+            # back before either goes; routed traffic too with ingressUseWaypoint, once that policy admits it.
+            waypoint_labels = {names.USE_WAYPOINT_LABEL: names.WAYPOINT_NAME}
+            if options.ingress_use_waypoint:
+                waypoint_labels[names.INGRESS_USE_WAYPOINT_LABEL] = "true"
             self.use_waypoint = KubernetesObject(
                 f"{ns.name}-use-waypoint",
                 api_version="v1",
                 kind="Namespace",
-                metadata=metadata(ns.name, labels={names.USE_WAYPOINT_LABEL: names.WAYPOINT_NAME}),
+                metadata=metadata(ns.name, labels=waypoint_labels),
                 patch=True,
                 opts=pulumi.ResourceOptions(
                     parent=self, depends_on=[self.waypoint, *([self.waypoint_policy] if self.waypoint_policy else [])]

@@ -19,6 +19,11 @@ HTTP_LISTENER = "http"
 
 DATAPLANE_MODE_LABEL = "istio.io/dataplane-mode"
 USE_WAYPOINT_LABEL = "istio.io/use-waypoint"
+# Routed traffic from the ingress gateway goes through a Service's waypoint only with this label on the Service
+# or its namespace (the Service's wins; istio@1.28.0 pilot/pkg/serviceregistry/kube/controller/ambient/
+# sidecar_interop.go and istio@release-1.31 pilot/pkg/serviceregistry/ambient/sidecar_interop.go,
+# ingressUseWaypoint; ENABLE_INGRESS_WAYPOINT_ROUTING defaults on, pilot/pkg/features/ambient.go).
+INGRESS_USE_WAYPOINT_LABEL = "istio.io/ingress-use-waypoint"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
 # Namespaces this program owns or that Kubernetes itself runs in: never user-meshed.

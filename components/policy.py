@@ -54,10 +54,16 @@ def network_policy_spec() -> dict[str, Any]:
     }
 
 
-def _source_rule(namespaces: list[str], principals: list[str] | None = None) -> list[dict[str, Any]]:
+def _source_rule(
+    namespaces: list[str], principals: list[str] | None = None, ip_blocks: list[str] | None = None
+) -> list[dict[str, Any]]:
     sources: list[dict[str, Any]] = [{"source": {"namespaces": namespaces}}]
     if principals:
         sources.append({"source": {"principals": principals}})
+    if ip_blocks:
+        # Plaintext clients have no identity; ztunnel matches them by source address (components/settings/mesh.py,
+        # PlaintextSource). Each `from` entry is OR-ed with the others.
+        sources.append({"source": {"ipBlocks": ip_blocks}})
     return sources
 
 
@@ -81,7 +87,7 @@ def _rule(rule: AuthorizationRule) -> dict[str, Any]:
 
 
 def _allowed_namespaces(namespace: MeshedNamespace) -> list[str]:
-    return [namespace.name, *sorted(set(namespace.options.allow_from) - {namespace.name})]
+    return [namespace.name, *sorted(set(namespace.options.peers) - {namespace.name})]
 
 
 def l4_authorization_spec(namespace: MeshedNamespace, routed: bool) -> dict[str, Any]:
@@ -90,14 +96,19 @@ def l4_authorization_spec(namespace: MeshedNamespace, routed: bool) -> dict[str,
     Any ALLOW policy denies what it does not match, so this is the namespace's default-deny.
     """
     gateway = [names.spiffe_principal(names.GATEWAY_NAMESPACE, names.GATEWAY_SERVICE_ACCOUNT)] if routed else None
-    rules = [{"from": _source_rule(_allowed_namespaces(namespace), gateway)}]
+    rules = [{"from": _source_rule(_allowed_namespaces(namespace), gateway, namespace.options.plaintext_blocks)}]
     rules += [_rule(rule) for rule in namespace.options.rules if not rule.l7_fields]
     return {"action": "ALLOW", "rules": rules}
 
 
-def waypoint_authorization_spec(namespace: MeshedNamespace) -> dict[str, Any]:
-    """ALLOW policy enforced by the namespace's waypoint, where L7 rules are allowed."""
-    rules = [{"from": _source_rule(_allowed_namespaces(namespace))}]
+def waypoint_authorization_spec(namespace: MeshedNamespace, routed: bool) -> dict[str, Any]:
+    """ALLOW policy enforced by the namespace's waypoint, where L7 rules are allowed; it admits the ingress
+    gateway when routed traffic goes through the waypoint (ingressUseWaypoint)."""
+    through_waypoint = routed and namespace.options.ingress_use_waypoint
+    gateway = (
+        [names.spiffe_principal(names.GATEWAY_NAMESPACE, names.GATEWAY_SERVICE_ACCOUNT)] if through_waypoint else None
+    )
+    rules = [{"from": _source_rule(_allowed_namespaces(namespace), gateway)}]
     rules += [_rule(rule) for rule in namespace.options.rules]
     return {
         "targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": names.WAYPOINT_NAME}],

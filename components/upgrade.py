@@ -5,21 +5,38 @@ dynamic provider's `check()` (components/version_record.py) and the README's upg
 code. What only the cluster knows is checked at `pulumi up` by scripts/check-upgrade.sh, whose inputs come
 from the same table (`live_check_environment`).
 
-Order within one `pulumi up`: istio-base -> istiod -> istio-cni -> ztunnel always. The Gateway API CRDs
-change either before istiod or after it, chosen from the target pair alone (`crds_wait_for_istiod`), so
-the program's dependency graph does not depend on state. While one changes and the other has not yet,
-the cluster runs an intermediate pair; the guard accepts a step only when that pair is supported too.
-istiod tolerates CRDs that appear after it starts: it watches Gateway API kinds through delayed informers
-that start once their CRD exists (istio@1.30.3 and istio@release-1.31: pkg/kube/kclient/client.go
-`NewDelayedInformer`, pilot/pkg/bootstrap/configcontroller.go passes `CrdWatcher().WaitForCRD`).
+Order within one `pulumi up` (`order`), from the pair the stack leaves and the one it moves to, both known
+from the guard's record before anything on the cluster changes:
+- first install (nothing recorded): Gateway API CRDs, then istio-base -> istiod -> istio-cni -> ztunnel, with
+  the CRDs before istiod as Istio's install page has it (istio.io:docs/ambient/install/helm);
+- upgrade: the same chain; the CRDs change before istiod when the istiod being replaced runs them too, after
+  it otherwise. While one has changed and the other not yet, the cluster runs an intermediate pair; the
+  guard accepts a step only when that pair is supported too. istiod tolerates CRDs that appear after it
+  starts: it watches Gateway API kinds through delayed informers that start once their CRD exists
+  (istio@1.30.3 and istio@release-1.31: pkg/kube/kclient/client.go `NewDelayedInformer`,
+  pilot/pkg/bootstrap/configcontroller.go passes `CrdWatcher().WaitForCRD`);
+- rollback (back to the pair before the last step): ztunnel -> istio-cni -> istiod -> istio-base, the CRDs after
+  istiod. istio-cni and ztunnel of a release work with istiod of that release and the next one, never with
+  an older istiod (istio.io:docs/ambient/upgrade/helm, sections "CNI node agent" and "ztunnel DaemonSet"),
+  so the node agents go back before istiod does, and istio-base (CRDs, webhook) last.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from enum import Enum
 
-from .versions import SUPPORT, Minor, Version, format_version, known_minors, runs_with
+from .versions import (
+    SUPPORT,
+    Minor,
+    Version,
+    first_patch_running,
+    format_version,
+    gateway_api_range,
+    known_minors,
+    runs_with,
+)
 
 
 @dataclass(frozen=True)
@@ -45,16 +62,38 @@ class Decision:
         return self.refusal is None
 
 
-def crds_wait_for_istiod(target: Pair) -> bool:
-    """True when the CRDs must change after istiod: the Istio minor before the target cannot run the target's
-    CRDs (1.29 with v1.5, istio/istio#59443; 1.30 with v1.6), so they may only arrive once istiod is new."""
-    previous = (target.istio[0], target.istio[1] - 1)
-    return previous in SUPPORT and not runs_with(previous, target.gateway_api)
+class Order(Enum):
+    """How one `pulumi up` orders the Gateway API CRDs and the four Istio releases."""
+
+    FIRST_INSTALL = "first-install"
+    CRDS_FIRST = "crds-first"
+    ISTIOD_FIRST = "istiod-first"
+    ROLLBACK = "rollback"
+
+    @property
+    def crds_after_istiod(self) -> bool:
+        return self in (Order.ISTIOD_FIRST, Order.ROLLBACK)
+
+
+def order(leaving: Pair | None, target: Pair) -> Order:
+    """The order for a move from `leaving` (None: nothing deployed before) to `target`.
+
+    A move to older versions is the rollback the guard allows; any other move changes the CRDs first when the
+    istiod being replaced runs the target CRDs (the documented order), after istiod otherwise (1.29.1 with
+    v1.5, istio/istio#59443; 1.30 with v1.6).
+    """
+    if leaving is None:
+        return Order.FIRST_INSTALL
+    if target.istio < leaving.istio or target.gateway_api < leaving.gateway_api:
+        return Order.ROLLBACK
+    if runs_with(leaving.istio, target.gateway_api):
+        return Order.CRDS_FIRST
+    return Order.ISTIOD_FIRST
 
 
 def intermediate(old: Pair, new: Pair) -> Pair:
     """The pair the cluster runs between the istiod update and the CRD update, in the order the graph uses."""
-    if crds_wait_for_istiod(new):
+    if order(old, new).crds_after_istiod:
         return Pair(new.istio, old.gateway_api)
     return Pair(old.istio, new.gateway_api)
 
@@ -95,9 +134,9 @@ def end_of_life_warning(pair: Pair, today: date) -> str | None:
 def decide(old: Pair | None, new: Pair, today: date, previous: Pair | None = None) -> Decision:
     """Whether a stack that deployed `old` (None: nothing yet) may deploy `new`.
 
-    `previous` is the pair the stack ran before `old`: going back to it rolls back the last step. When that
-    move's intermediate pair is unsupported, it is allowed with a warning: it works only if the failed step
-    never changed the CRDs, which the live check at `pulumi up` verifies. `today` only decides the
+    `previous` is the pair the stack ran before `old`: going back to it (`rollback_targets`) rolls back the last
+    step. A rollback that lowers the Gateway API release is allowed with a warning: it works only if the failed
+    step never changed the CRDs, which the live check at `pulumi up` verifies. `today` only decides the
     end-of-life warning.
     """
     warnings = [warning for warning in (end_of_life_warning(new, today),) if warning]
@@ -114,7 +153,7 @@ def _refusal(old: Pair | None, new: Pair, previous: Pair | None, warnings: list[
         return f"gatewayApiVersion: {new} is not a supported pair"
     if old is None or old == new:
         return None
-    rollback = previous is not None and new == previous
+    rollback = previous is not None and new in rollback_targets(old, previous)
     if new.istio < old.istio and not rollback:
         return (
             f"istioVersion: {format_version(new.istio)} is older than the {format_version(old.istio)} this stack "
@@ -136,23 +175,33 @@ def _refusal(old: Pair | None, new: Pair, previous: Pair | None, warnings: list[
         )
     if old.istio[:2] not in SUPPORT:
         return f"istioVersion: this stack runs Istio {format_version(old.istio)}, outside the compatibility table"
+    if rollback:
+        if new.gateway_api < old.gateway_api:
+            # CRDs never go back; a failed step may have stopped before they changed, which only the cluster knows.
+            warnings.append(
+                f"rolling back to {new}: possible only while the cluster still has the Gateway API CRDs of "
+                f"{new}; the check at pulumi up refuses otherwise and the step must be fixed forward"
+            )
+        return None
     if new.istio[:2] != old.istio[:2] or new.gateway_api != old.gateway_api:
         middle = intermediate(old, new)
         if not middle.supported:
-            first = "istiod" if crds_wait_for_istiod(new) else "the Gateway API CRDs"
-            problem = (
+            first = "istiod" if order(old, new).crds_after_istiod else "the Gateway API CRDs"
+            return (
                 f"gatewayApiVersion: moving from {old} to {new} changes {first} first, so the cluster would run "
-                f"{middle}, which is not supported. "
+                f"{middle}, which is not supported. Safe sequence of stack edits: {_two_edits(old, new)}"
             )
-            if rollback:
-                # A failed step may have stopped before the CRDs changed; only the cluster can tell.
-                warnings.append(
-                    f"rolling back to {new}: possible only while the cluster still has the Gateway API CRDs of "
-                    f"{new}; the check at pulumi up refuses otherwise and the step must be fixed forward"
-                )
-                return None
-            return problem + f"Safe sequence of stack edits: {_two_edits(old, new)}"
     return None
+
+
+def rollback_targets(old: Pair, previous: Pair) -> list[Pair]:
+    """Where a stack that stepped from `previous` to `old` may go back to: `previous` itself, or only its Istio
+    release with the CRDs of `old` when it runs them (CRDs that already changed never go back)."""
+    targets = [previous]
+    istio_only = Pair(previous.istio, old.gateway_api)
+    if istio_only != previous and istio_only.supported and istio_only.istio < old.istio:
+        targets.append(istio_only)
+    return targets
 
 
 def _two_edits(old: Pair, new: Pair) -> str:
@@ -169,10 +218,12 @@ def _two_edits(old: Pair, new: Pair) -> str:
     return "none found in the compatibility table"
 
 
-def live_check_environment(target: Pair) -> dict[str, str]:
+def live_check_environment(target: Pair, step_order: Order) -> dict[str, str]:
     """The table's answers the live check at `pulumi up` compares the cluster with (minors as `1.33`)."""
     row = SUPPORT[target.istio[:2]]
-    lowest, highest = row.gateway_api
+    span = gateway_api_range(target.istio)
+    assert span is not None
+    lowest, highest = span
     return {
         "KUBERNETES_MIN": format_version(row.kubernetes[0]),
         "KUBERNETES_MAX": format_version(row.kubernetes[1]),
@@ -180,11 +231,14 @@ def live_check_environment(target: Pair) -> dict[str, str]:
         "TARGET_ISTIO_GATEWAY_API_MINORS": " ".join(
             format_version((1, minor)) for minor in range(lowest[1], highest[1] + 1)
         ),
-        # Istio minors that run the target CRDs: the istiod that may still run when they change first.
-        "ISTIO_MINORS_FOR_TARGET_CRDS": " ".join(
-            format_version(minor) for minor in sorted(SUPPORT) if runs_with(minor, target.gateway_api)
+        # Istio releases that run the target CRDs, each as the first patch of its minor that does (`1.29.2`):
+        # the istiod that may still run when they change first.
+        "ISTIO_RELEASES_FOR_TARGET_CRDS": " ".join(
+            format_version((*minor, patch))
+            for minor in sorted(SUPPORT)
+            if (patch := first_patch_running(minor, target.gateway_api)) is not None
         ),
-        "CRDS_AFTER_ISTIOD": "true" if crds_wait_for_istiod(target) else "false",
+        "CRDS_AFTER_ISTIOD": "true" if step_order.crds_after_istiod else "false",
     }
 
 

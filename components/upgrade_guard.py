@@ -10,9 +10,12 @@ import pulumi_command as command
 
 from .cluster import Cluster
 from .scripts import BASH, script
-from .upgrade import Pair, crds_wait_for_istiod, decide, live_check_environment
+from .upgrade import Order, Pair, decide, live_check_environment, order
 from .version_record import VersionRecord
 from .versions import parse_version
+
+# The record's resource name: the engine keeps its state under it (tools/plan.py replays a deployment by it).
+RECORD_NAME = "deployed-versions"
 
 
 @dataclass(frozen=True)
@@ -20,7 +23,7 @@ class UpgradeGuardArgs:
     istio_version: str
     gateway_api_version: str
     gateway_api_crds: str
-    # Which cluster the scripts reach: the Kubernetes provider's (components/cluster.py).
+    # Which cluster the live check reaches: the Kubernetes provider's (components/cluster.py).
     cluster: Cluster
     # Only decides whether the end-of-life warning is printed; it never reaches a resource's inputs.
     today: date
@@ -31,6 +34,12 @@ def target_pair(istio_version: str, gateway_api_version: str) -> Pair:
     if istio is None or gateway_api is None:
         raise ValueError(f"not release versions: {istio_version}, {gateway_api_version}")
     return Pair(istio, gateway_api)
+
+
+def leaving_pair(istio_version: str | None, gateway_api_version: str | None) -> Pair | None:
+    """The pair the record says this run leaves; None when nothing was deployed before."""
+    istio, gateway_api = parse_version(istio_version or ""), parse_version(gateway_api_version or "")
+    return Pair(istio, gateway_api) if istio and gateway_api else None
 
 
 class UpgradeGuard(pulumi.ComponentResource):
@@ -45,16 +54,22 @@ class UpgradeGuard(pulumi.ComponentResource):
     def __init__(self, name: str, args: UpgradeGuardArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("homelab-mesh:upgrade:UpgradeGuard", name, None, opts)
         target = target_pair(args.istio_version, args.gateway_api_version)
-        # The order the program gives the CRDs and istiod, from the target pair alone (components/upgrade.py).
-        self.crds_after_istiod = crds_wait_for_istiod(target)
         for warning in decide(None, target, args.today).warnings:
             pulumi.log.warn(warning, resource=self)
         self.record = VersionRecord(
-            "deployed-versions",
+            RECORD_NAME,
             args.istio_version,
             args.gateway_api_version,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        # The order of this `pulumi up` (components/upgrade.py, `order`), from the pair it leaves. The record's
+        # check() sets its previous pair to what the stack ran when the versions change, and keeps it otherwise
+        # (empty until a first change). Known in preview too: a provider without previews, as the Python dynamic
+        # provider is, gets its checked inputs back as outputs (pulumi/pulumi pkg/resource/plugin/
+        # provider_plugin.go, Create and Update). Every cluster object waits for the guard anyway.
+        self.order: pulumi.Output[Order] = pulumi.Output.all(
+            self.record.previous_istio_version, self.record.previous_gateway_api_version
+        ).apply(lambda previous: order(leaving_pair(*previous), target))
         # The CRD releases this stack installed or installs now: any other bundle belongs to someone else.
         expected = pulumi.Output.all(self.record.previous_gateway_api_version, self.record.gateway_api_version).apply(
             lambda versions: " ".join(sorted({version for version in versions if version}))
@@ -65,12 +80,16 @@ class UpgradeGuard(pulumi.ComponentResource):
             create=check,
             update=check,
             interpreter=BASH,
-            environment=args.cluster.environment(
-                ISTIO_VERSION=args.istio_version,
-                GATEWAY_API_VERSION=args.gateway_api_version,
-                GATEWAY_API_CRDS=args.gateway_api_crds,
-                EXPECTED_GATEWAY_API_VERSIONS=expected,  # type: ignore[arg-type]
-                **live_check_environment(target),
+            environment=pulumi.Output.all(self.order, expected).apply(
+                lambda known: pulumi.Output.from_input(
+                    args.cluster.environment(
+                        ISTIO_VERSION=args.istio_version,
+                        GATEWAY_API_VERSION=args.gateway_api_version,
+                        GATEWAY_API_CRDS=args.gateway_api_crds,
+                        EXPECTED_GATEWAY_API_VERSIONS=known[1],
+                        **live_check_environment(target, known[0]),
+                    )
+                )
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.record]),
         )

@@ -73,7 +73,7 @@ class VersionRecordProvider(ResourceProvider):
 
 
 class VersionRecord(pulumi.dynamic.Resource, module="homelab-mesh", name="VersionRecord"):
-    """Outputs are named by their state keys (camelCase); `previous_gateway_api_version` reads one of them."""
+    """Outputs are named by their state keys (camelCase); the `previous_*` properties read two of them."""
 
     def __init__(
         self, name: str, istio_version: str, gateway_api_version: str, opts: pulumi.ResourceOptions | None = None
@@ -97,3 +97,7 @@ class VersionRecord(pulumi.dynamic.Resource, module="homelab-mesh", name="Versio
     @property
     def previous_gateway_api_version(self) -> pulumi.Output[str]:
         return getattr(self, PREVIOUS_GATEWAY_API)
+
+    @property
+    def previous_istio_version(self) -> pulumi.Output[str]:
+        return getattr(self, PREVIOUS_ISTIO)

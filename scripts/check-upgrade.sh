@@ -9,8 +9,9 @@
 #   EXPECTED_GATEWAY_API_VERSIONS        managed: the releases this stack installed or installs, e.g. "v1.5.1 v1.6.1"
 #   KUBERNETES_MIN, KUBERNETES_MAX       Kubernetes minors the target Istio supports, e.g. 1.32 and 1.36
 #   TARGET_ISTIO_GATEWAY_API_MINORS      Gateway API minors the target istiod runs with, e.g. "1.5 1.6"
-#   ISTIO_MINORS_FOR_TARGET_CRDS         Istio minors that run the target CRDs, e.g. "1.31"
-#   CRDS_AFTER_ISTIOD                    true: the CRDs change after istiod; false: before it
+#   ISTIO_RELEASES_FOR_TARGET_CRDS       per Istio minor that runs the target CRDs, its first patch that does,
+#                                        e.g. "1.28.6 1.29.2 1.30.0 1.31.0"
+#   CRDS_AFTER_ISTIOD                    true: the CRDs change after istiod; false: before it (first install too)
 #   KUBE_CONTEXT                         optional kubeconfig context
 set -u
 # uses: lib/kube.sh
@@ -63,8 +64,20 @@ EOF
     return 1
 }
 
+# Does Istio release $1 (1.29.4, 1.29.4-distroless) run the target CRDs? Only from the first patch listed
+# for its minor in ISTIO_RELEASES_FOR_TARGET_CRDS.
+runs_target_crds() {
+    for first in $ISTIO_RELEASES_FOR_TARGET_CRDS; do
+        if [ "$(minor_of "$first")" = "$(minor_of "$1")" ]; then
+            if newer_than "$first" "$1"; then return 1; fi
+            return 0
+        fi
+    done
+    return 1
+}
+
 for required in ISTIO_VERSION GATEWAY_API_VERSION GATEWAY_API_CRDS KUBERNETES_MIN KUBERNETES_MAX \
-    TARGET_ISTIO_GATEWAY_API_MINORS ISTIO_MINORS_FOR_TARGET_CRDS CRDS_AFTER_ISTIOD; do
+    TARGET_ISTIO_GATEWAY_API_MINORS ISTIO_RELEASES_FOR_TARGET_CRDS CRDS_AFTER_ISTIOD; do
     eval "value=\${$required:-}"
     [ -n "$value" ] || fail "$required is required"
 done
@@ -93,9 +106,9 @@ if [ $? -eq 0 ]; then
         fail "the cluster runs istiod $istiod_version and istioVersion is $ISTIO_VERSION: move one Istio minor per" \
             "pulumi up (README, Upgrading)"
     fi
-    if [ "$CRDS_AFTER_ISTIOD" = false ] && ! listed "$istiod_minor" "$ISTIO_MINORS_FOR_TARGET_CRDS"; then
+    if [ "$CRDS_AFTER_ISTIOD" = false ] && ! runs_target_crds "$istiod_version"; then
         fail "the Gateway API CRDs change to $GATEWAY_API_VERSION before istiod, and the running istiod" \
-            "$istiod_version cannot run them (Istio minors that can: $ISTIO_MINORS_FOR_TARGET_CRDS)"
+            "$istiod_version cannot run them (Istio releases that can, from: $ISTIO_RELEASES_FOR_TARGET_CRDS)"
     fi
 else
     case "$image" in

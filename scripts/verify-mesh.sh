@@ -107,7 +107,7 @@ What to look at:
   1. the namespace label: kubectl get namespace <ns> -o jsonpath='{.metadata.labels}'
   2. ztunnel's logs: kubectl logs -n istio-system -l app=ztunnel --tail=50
   3. NetworkPolicies in the namespace must allow HBONE (TCP 15008) and egress to istio-system
-  4. pods started before the namespace joined the mesh need a restart: kubectl rollout restart deployment -n <ns>
+  4. istio-cni adds running pods live (no restart needed); on the pods' nodes: kubectl logs -n istio-system -l k8s-app=istio-cni-node --tail=50
   5. a Gateway without an address: kubectl -n metallb-system logs deploy/metallb-controller, and the address pools
 HELP
     exit 1

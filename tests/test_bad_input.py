@@ -89,6 +89,9 @@ CASES: dict[str, Bad] = {
         {"gatewayApiVersion": "1.4.1"}, "gatewayApiVersion", "not a pinned release version such as v1.2.3"
     ),
     "gateway-api-1.5-with-istio-1.28": Bad({"gatewayApiVersion": "v1.5.0"}, "gatewayApiVersion", "v1.4.x to v1.4.x"),
+    "gateway-api-1.5-before-the-tlsroute-filter": Bad(
+        {"istioVersion": "1.29.1", "gatewayApiVersion": "v1.5.1"}, "gatewayApiVersion", "Istio 1.29.2 and later run it"
+    ),
     "gateway-api-too-old-for-istio-1.28": Bad(
         {"gatewayApiVersion": "v1.3.0"}, "gatewayApiVersion", "is outside that range"
     ),

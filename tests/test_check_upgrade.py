@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from components.upgrade import Pair, live_check_environment
+from components.upgrade import Order, Pair, live_check_environment
 from tests.stubs import SHELLS, Reply, Stubs
 
 SCRIPT = "check-upgrade.sh"
@@ -29,16 +29,20 @@ def crds(bundle: str, managed_by: str = "", helm_release: str = "") -> Reply:
 
 
 def target(
-    istio: tuple[int, int, int], gateway_api: tuple[int, int, int], expected: str, mode: str = "managed"
+    istio: tuple[int, int, int],
+    gateway_api: tuple[int, int, int],
+    expected: str,
+    mode: str = "managed",
+    step_order: Order = Order.ISTIOD_FIRST,
 ) -> dict:
-    """The environment the program gives the script for this target (from the same table)."""
+    """The environment the program gives the script for this target and order (from the same table)."""
     return {
         "ISTIO_VERSION": ".".join(map(str, istio)),
         "GATEWAY_API_VERSION": "v" + ".".join(map(str, gateway_api)),
         "GATEWAY_API_CRDS": mode,
         "EXPECTED_GATEWAY_API_VERSIONS": expected,
         "KUBE_CONTEXT": "homelab",
-        **live_check_environment(Pair(istio, gateway_api)),
+        **live_check_environment(Pair(istio, gateway_api), step_order),
     }
 
 
@@ -136,13 +140,37 @@ def test_a_rollback_before_the_crds_moved_passes(stubs: Stubs) -> None:
 
 
 def test_crds_first_refuses_an_istiod_that_cannot_run_them(stubs: Stubs) -> None:
-    stubs.add("kubectl", server("v1.33.0"), istiod("1.29.9"), crds("v1.4.1"))
-    environment = {**target((1, 30, 5), (1, 5, 1), "v1.4.1 v1.5.1"), "CRDS_AFTER_ISTIOD": "false"}
+    stubs.add("kubectl", server("v1.33.0"), istiod("1.29.1"), crds("v1.4.1"))
+    environment = target((1, 30, 5), (1, 5, 1), "v1.4.1 v1.5.1", step_order=Order.CRDS_FIRST)
 
     result = stubs.run(SCRIPT, **environment)
 
     assert result.status != 0
-    assert "the running istiod 1.29.9-distroless cannot run them (Istio minors that can: 1.30 1.31)" in result.stderr
+    assert (
+        "the running istiod 1.29.1-distroless cannot run them (Istio releases that can, from: "
+        "1.28.6 1.29.2 1.30.0 1.31.0)"
+    ) in result.stderr
+
+
+@pytest.mark.parametrize("running", ["1.29.2", "1.29.9"])
+def test_crds_first_passes_from_the_patch_that_runs_them(stubs: Stubs, running: str) -> None:
+    # The homelab's step 2: istiod 1.29.9 runs v1.5.1, so the CRDs change before istiod 1.30.5 starts.
+    stubs.add("kubectl", server("v1.33.0"), istiod(running), crds("v1.4.1"))
+    environment = target((1, 30, 5), (1, 5, 1), "v1.4.1 v1.5.1", step_order=Order.CRDS_FIRST)
+
+    result = stubs.run(SCRIPT, **environment)
+
+    assert result.status == 0, result.stderr
+
+
+def test_a_first_install_on_a_cluster_that_runs_an_old_istiod_is_refused(stubs: Stubs) -> None:
+    # Nothing recorded puts the CRDs first; an istiod installed by other means must run them.
+    stubs.add("kubectl", server("v1.33.0"), istiod("1.30.5"), Reply(CRD_QUERY, stderr=NOT_FOUND_CRD, status=1))
+
+    result = stubs.run(SCRIPT, **target((1, 31, 1), (1, 6, 1), "v1.6.1", step_order=Order.FIRST_INSTALL))
+
+    assert result.status != 0
+    assert "cannot run them (Istio releases that can, from: 1.31.0)" in result.stderr
 
 
 @pytest.mark.parametrize(

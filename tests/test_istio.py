@@ -35,7 +35,7 @@ def test_releases_are_chained_in_documented_order_behind_the_guard(homelab: Eval
     assert homelab.dependency_names("ztunnel") == {"istio-cni", *GUARD}
 
 
-def test_only_the_crd_owner_is_protected(homelab: Evaluation) -> None:
+def test_only_istio_base_and_the_gateway_api_crds_are_protected(homelab: Evaluation) -> None:
     assert homelab.named("istio-base").protect is True
     assert [name for name in ("istiod", "istio-cni", "ztunnel") if homelab.named(name).protect] == []
     crds = homelab.named("gateway-api-standard-crds")
@@ -130,7 +130,13 @@ def test_mesh_wide_strict_mtls_waits_for_istiod(homelab: Evaluation) -> None:
 
 
 def test_permissive_mesh(run: Evaluate) -> None:
-    evaluation = run({"mtlsMode": "PERMISSIVE"})
+    # Each meshed namespace says how plaintext clients get in, or that they do not (components/settings/mesh.py).
+    evaluation = run(
+        {
+            "mtlsMode": "PERMISSIVE",
+            "namespaceOptions": {name: {"mtls": "STRICT"} for name in ("demo-apps", "tekton-builds", "localstack")},
+        }
+    )
     assert evaluation.named("mesh-peer-authentication").inputs["spec"]["mtls"]["mode"] == "PERMISSIVE"
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from components.scripts import script
+from components.settings import ConfigError
 from tests.conftest import Evaluate
 from tests.graph import creation_order, must_precede
 from tools.mock_engine import Evaluation, evaluate
@@ -84,7 +86,12 @@ def fully_policed() -> Evaluation:
         "homelab",
         overrides={
             "namespaceOptions": {
-                "localstack": {"networkPolicy": "restricted", "mtls": "PERMISSIVE", "waypoint": True},
+                "localstack": {
+                    "networkPolicy": "restricted",
+                    "mtls": "PERMISSIVE",
+                    "allowFrom": [{"ipBlocks": ["192.168.1.0/24"]}],
+                    "waypoint": True,
+                },
             }
         },
     )
@@ -120,13 +127,14 @@ def test_unenrol_depends_on_the_policies_a_namespace_actually_has(homelab: Evalu
     }
 
 
-def test_unenrol_command_removes_label_and_restarts_on_delete(homelab: Evaluation) -> None:
+def test_unenrol_command_removes_the_labels_on_delete(homelab: Evaluation) -> None:
     unenrol = homelab.named("localstack-unenrol")
     assert unenrol.type == "command:local:Command"
     assert unenrol.inputs["delete"] == script("unenrol-namespace.sh")
     assert "create" not in unenrol.inputs
     assert unenrol.inputs["environment"] == {"NAMESPACE": "localstack", "KUBE_CONTEXT": "homelab"}
     assert "localstack" in homelab.dependency_names("localstack-unenrol")
+    assert "rollout restart" not in unenrol.inputs["delete"]
 
 
 def test_removing_a_namespace_from_the_stack_removes_its_resources(run: Evaluate, homelab: Evaluation) -> None:
@@ -241,12 +249,157 @@ def test_waypoint_takes_l7_rules_and_ztunnel_keeps_l4(run: Evaluate) -> None:
 
 
 def test_namespace_mtls_override(run: Evaluate) -> None:
-    evaluation = run({"namespaceOptions": {"localstack": {"mtls": "PERMISSIVE", "networkPolicy": "restricted"}}})
+    evaluation = run(
+        {
+            "namespaceOptions": {
+                "localstack": {"mtls": "PERMISSIVE", "networkPolicy": "restricted", "defaultDeny": False}
+            }
+        }
+    )
     peer = evaluation.named("localstack-peer-authentication").inputs
     assert peer["metadata"] == {"name": "default", "namespace": "localstack"}
     assert peer["spec"] == {"mtls": {"mode": "PERMISSIVE"}}
     overrides = {r for r in evaluation.names() if r.endswith("-peer-authentication")} - {"mesh-peer-authentication"}
     assert overrides == {"localstack-peer-authentication"}
+
+
+# --- plaintext clients: PERMISSIVE needs an ipBlocks source where defaultDeny holds ---------------------------------
+
+LAN = "192.168.1.0/24"
+
+
+def test_permissive_with_an_ip_block_admits_that_source_in_the_ztunnel_policy(run: Evaluate) -> None:
+    evaluation = run(
+        {
+            "namespaceOptions": {
+                "localstack": {"mtls": "PERMISSIVE", "allowFrom": ["demo-apps", {"ipBlocks": [LAN, "10.0.0.7"]}]}
+            }
+        }
+    )
+
+    assert evaluation.named("localstack-peer-authentication").inputs["spec"] == {"mtls": {"mode": "PERMISSIVE"}}
+    policy = evaluation.named("localstack-l4-authorization").inputs
+    assert policy["spec"]["action"] == "ALLOW"
+    sources = policy["spec"]["rules"][0]["from"]
+    # ipBlocks, not remoteIpBlocks: the field ztunnel enforces at L4.
+    assert {"source": {"ipBlocks": [LAN, "10.0.0.7/32"]}} in sources
+    assert {"source": {"namespaces": ["localstack", "demo-apps"]}} in sources
+    assert not any("remoteIpBlocks" in entry["source"] for entry in sources)
+
+
+def test_a_mesh_wide_permissive_mode_is_fine_where_each_namespace_says_how_plaintext_gets_in(run: Evaluate) -> None:
+    evaluation = run(
+        {
+            "mtlsMode": "PERMISSIVE",
+            "namespaceOptions": {
+                "demo-apps": {"allowFrom": [{"ipBlocks": [LAN]}]},
+                "tekton-builds": {"mtls": "STRICT"},
+                "localstack": {"defaultDeny": False},
+            },
+        }
+    )
+
+    assert evaluation.named("mesh-peer-authentication").inputs["spec"] == {"mtls": {"mode": "PERMISSIVE"}}
+    assert "localstack-l4-authorization" not in evaluation.names()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "says"),
+    [
+        (
+            {"namespaceOptions": {"localstack": {"mtls": "PERMISSIVE"}}},
+            "namespaceOptions.localstack.mtls",
+            'add the clients\' addresses to allowFrom, e.g. {"ipBlocks": ["192.168.1.0/24"]}',
+        ),
+        (
+            {"mtlsMode": "PERMISSIVE", "namespaceOptions": {"localstack": {"defaultDeny": False}}},
+            "mtlsMode",
+            "demo-apps, tekton-builds still deny every plaintext client",
+        ),
+        (
+            {"namespaceOptions": {"localstack": {"allowFrom": [{"ipBlocks": [LAN]}]}}},
+            "namespaceOptions.localstack.allowFrom[0]",
+            "the namespace's mTLS mode is STRICT, which refuses them first",
+        ),
+        (
+            {
+                "namespaceOptions": {
+                    "localstack": {"mtls": "PERMISSIVE", "allowFrom": [{"ipBlocks": ["192.168.1.300/24"]}]}
+                }
+            },
+            "namespaceOptions.localstack.allowFrom[0]",
+            '"192.168.1.300/24" is not a CIDR block such as 192.168.1.0/24',
+        ),
+        (
+            {
+                "namespaceOptions": {
+                    "localstack": {"mtls": "PERMISSIVE", "allowFrom": [{"ipBlocks": ["192.168.1.1/24"]}]}
+                }
+            },
+            "namespaceOptions.localstack.allowFrom[0]",
+            "has host bits set",
+        ),
+        (
+            {"namespaceOptions": {"localstack": {"mtls": "PERMISSIVE", "allowFrom": [{"cidrs": [LAN]}]}}},
+            "namespaceOptions.localstack.allowFrom[0]",
+            "is neither a meshed namespace nor a plaintext source",
+        ),
+    ],
+    ids=["namespace-permissive", "mesh-permissive", "ip-block-under-strict", "bad-cidr", "host-bits", "unknown-key"],
+)
+def test_plaintext_sources_are_checked(
+    config_error: Callable[..., ConfigError], overrides: dict[str, Any], key: str, says: str
+) -> None:
+    error = str(config_error(overrides))
+
+    assert f"homelab-mesh:{key}: " in error
+    assert says in error
+
+
+# --- routed traffic through the waypoint (ingressUseWaypoint) -------------------------------------------------------
+
+GATEWAY_PRINCIPAL = "cluster.local/ns/istio-gateway/sa/ingress-istio"
+
+
+def test_ingress_use_waypoint_labels_the_namespace_and_admits_the_gateway_at_the_waypoint(run: Evaluate) -> None:
+    evaluation = run({"namespaceOptions": {"demo-apps": {"waypoint": True, "ingressUseWaypoint": True}}})
+
+    patch = evaluation.named("demo-apps-use-waypoint").inputs
+    assert patch["metadata"]["labels"] == {"istio.io/use-waypoint": "waypoint", "istio.io/ingress-use-waypoint": "true"}
+    waypoint_sources = evaluation.named("demo-apps-waypoint-authorization").inputs["spec"]["rules"][0]["from"]
+    assert {"source": {"principals": [GATEWAY_PRINCIPAL]}} in waypoint_sources
+    # The label goes on only once the policy that admits the gateway is in place.
+    assert must_precede(evaluation, "demo-apps-waypoint-authorization", "demo-apps-use-waypoint")
+
+
+def test_without_ingress_use_waypoint_routed_traffic_skips_the_waypoint_and_its_policy_admits_no_gateway(
+    run: Evaluate,
+) -> None:
+    evaluation = run({"namespaceOptions": {"demo-apps": {"waypoint": True}}})
+
+    assert (
+        "istio.io/ingress-use-waypoint" not in evaluation.named("demo-apps-use-waypoint").inputs["metadata"]["labels"]
+    )
+    waypoint_sources = evaluation.named("demo-apps-waypoint-authorization").inputs["spec"]["rules"][0]["from"]
+    assert not any("principals" in entry["source"] for entry in waypoint_sources)
+
+
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [
+        ({"demo-apps": {"ingressUseWaypoint": True}}, "but it has none; set waypoint: true"),
+        ({"localstack": {"waypoint": True, "ingressUseWaypoint": True}}, "no route leads to the namespace"),
+    ],
+    ids=["no-waypoint", "not-routed"],
+)
+def test_ingress_use_waypoint_needs_a_waypoint_and_a_route(
+    config_error: Callable[..., ConfigError], options: dict[str, Any], says: str
+) -> None:
+    (name,) = options
+    error = str(config_error({"namespaceOptions": options}))
+
+    assert f"homelab-mesh:namespaceOptions.{name}.ingressUseWaypoint: " in error
+    assert says in error
 
 
 def test_services_switch_to_the_waypoint_only_once_it_is_programmed(run: Evaluate) -> None:

@@ -294,17 +294,11 @@ def test_webhook_wait_requires_the_manifest(stubs: Stubs) -> None:
 # --- unenrol-namespace.sh ----------------------------------------------------------------------------------
 
 LOOKUP = "get namespace demo-apps --ignore-not-found -o name"
-EXISTING_NAMESPACE = [
-    Reply(LOOKUP, "namespace/demo-apps\n"),
-    Reply("get deployment -n demo-apps -o name", "deployment.apps/web\ndeployment.apps/api\n"),
-    Reply("get daemonset -n demo-apps -o name", "daemonset.apps/log-shipper\n"),
-    Reply("get statefulset -n demo-apps -o name", ""),
-    Reply(
-        "label namespace demo-apps istio.io/dataplane-mode- istio.io/use-waypoint-", "namespace/demo-apps unlabeled\n"
-    ),
-    Reply("rollout restart deployment -n demo-apps", "deployment.apps/web restarted\ndeployment.apps/api restarted\n"),
-    Reply("rollout restart daemonset -n demo-apps", "daemonset.apps/log-shipper restarted\n"),
-]
+UNLABEL = "label namespace demo-apps istio.io/dataplane-mode- istio.io/use-waypoint-"
+PODS = "get pods -n demo-apps --field-selector=status.phase=Running -o jsonpath="
+# What kubectl prints for the redirection jsonpath: istio-cni has taken web and api out, not log-shipper.
+ALL_OUT = "web-6d9f=\napi-7c1b=\nlog-shipper-x2k=\n"
+ONE_LEFT = "web-6d9f=\napi-7c1b=\nlog-shipper-x2k=enabled\n"
 
 
 @pytest.mark.parametrize(
@@ -312,24 +306,47 @@ EXISTING_NAMESPACE = [
     [({"KUBE_CONTEXT": "homelab"}, "--context homelab "), ({}, "")],
     ids=["with-context", "current-context"],
 )
-def test_unenrol_drops_the_labels_and_restarts_workloads(
-    stubs: Stubs, environment: dict[str, str], context: str
-) -> None:
-    stubs.add("kubectl", *EXISTING_NAMESPACE)
+def test_unenrol_drops_the_labels_and_restarts_nothing(stubs: Stubs, environment: dict[str, str], context: str) -> None:
+    # Every supported minor (1.28 to 1.31) takes running pods out live when the label goes.
+    stubs.add("kubectl", Reply(LOOKUP, "namespace/demo-apps\n"), Reply(UNLABEL, "unlabeled\n"), Reply(PODS, ALL_OUT))
 
     result = stubs.run("unenrol-namespace.sh", NAMESPACE="demo-apps", **environment)
 
     assert result.status == 0, result.stderr
-    assert result.calls["kubectl"] == [
+    assert [call.partition(" -o jsonpath=")[0] for call in result.calls["kubectl"]] == [
         f"{context}{LOOKUP}",
-        f"{context}label namespace demo-apps istio.io/dataplane-mode- istio.io/use-waypoint-",
-        f"{context}get deployment -n demo-apps -o name",
-        f"{context}rollout restart deployment -n demo-apps",
-        f"{context}get statefulset -n demo-apps -o name",
-        f"{context}get daemonset -n demo-apps -o name",
-        f"{context}rollout restart daemonset -n demo-apps",
+        f"{context}{UNLABEL}",
+        f"{context}get pods -n demo-apps --field-selector=status.phase=Running",
     ]
-    assert "left the mesh" in result.stdout
+    assert not any("rollout" in call for call in result.calls["kubectl"])
+    assert "left the mesh; its pods keep running" in result.stdout
+
+
+def test_unenrol_fails_naming_the_pods_istio_cni_has_not_taken_out(stubs: Stubs) -> None:
+    stubs.add("kubectl", Reply(LOOKUP, "namespace/demo-apps\n"), Reply(UNLABEL, "unlabeled\n"), Reply(PODS, ONE_LEFT))
+
+    result = stubs.run("unenrol-namespace.sh", NAMESPACE="demo-apps", WAIT_SECONDS="2")
+
+    assert result.status != 0
+    assert "istio-cni has not taken these pods out of the mesh after 2s: log-shipper-x2k" in result.stderr
+    assert len([call for call in result.calls["kubectl"] if "get pods" in call]) == 2
+    assert not any("rollout" in call for call in result.calls["kubectl"])
+
+
+def test_unenrol_fails_when_pods_cannot_be_listed(stubs: Stubs) -> None:
+    stubs.add(
+        "kubectl",
+        Reply(LOOKUP, "namespace/demo-apps\n"),
+        Reply(UNLABEL, "unlabeled\n"),
+        Reply(PODS, stderr="Unable to connect to the server: i/o timeout\n", status=1),
+    )
+
+    result = stubs.run("unenrol-namespace.sh", NAMESPACE="demo-apps")
+
+    assert result.status != 0
+    assert "i/o timeout" in result.stderr
+    assert "cannot list pods" in result.stderr
+    assert "left the mesh" not in result.stdout
 
 
 def test_unenrol_does_nothing_when_the_namespace_is_gone(stubs: Stubs) -> None:
@@ -377,24 +394,7 @@ def test_unenrol_fails_when_the_label_cannot_be_removed(stubs: Stubs) -> None:
     assert result.status != 0
     assert "forbidden" in result.stderr
     assert "cannot remove the mesh labels" in result.stderr
-    assert not any("rollout restart" in call for call in result.calls["kubectl"])
-
-
-def test_unenrol_fails_when_workloads_cannot_be_listed(stubs: Stubs) -> None:
-    stubs.add(
-        "kubectl",
-        Reply(LOOKUP, "namespace/demo-apps\n"),
-        Reply("label namespace", "namespace/demo-apps unlabeled\n"),
-        Reply("get deployment", stderr="Unable to connect to the server: i/o timeout\n", status=1),
-    )
-
-    result = stubs.run("unenrol-namespace.sh", NAMESPACE="demo-apps")
-
-    assert result.status != 0
-    assert "i/o timeout" in result.stderr
-    assert "cannot list deployments" in result.stderr
-    assert "left the mesh" not in result.stdout
-    assert not any("rollout restart" in call or "statefulset" in call for call in result.calls["kubectl"])
+    assert not any("get pods" in call for call in result.calls["kubectl"])
 
 
 # --- every script: a missing tool is named ------------------------------------------------------------------

@@ -7,8 +7,7 @@ parent, provider and options). The tests, the offline plan and the benchmarks al
 from __future__ import annotations
 
 import asyncio
-import copy
-import datetime
+import base64
 import functools
 import json
 import os
@@ -20,24 +19,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import dill
 import pulumi
-import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.settings import ROOT as ROOT_RESOURCE
 from pulumi.runtime.settings import get_root_resource
 from pulumi.runtime.sync_await import _sync_await
 
+from tools.stack_config import stack_config
 from tools.urns import alias_urns, compose_urn
 
+__all__ = ["ROOT", "Evaluation", "Registration", "evaluate", "is_secret", "stack_config", "unwrap"]
+
 ROOT = Path(__file__).resolve().parent.parent
-SECRET_PLACEHOLDER = "mock-secret-value"
-# Encrypted values cannot be decrypted without the CLI and become placeholders; tlsCertificate and
-# tlsPrivateKey get a real (and always the same) pair, since the program parses them.
-TLS_PLACEHOLDER_KEYS = ("tlsCertificate", "tlsPrivateKey")
 MOCK_VALIDITY_END = "2027-11-30T12:00:00Z"
 CONFIG_VARIABLES = ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS")
-YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -100,11 +97,22 @@ class Evaluation:
 
 
 class MeshMocks(pulumi.runtime.Mocks):
-    """Echo inputs as state and add the computed outputs the program reads (certificates, release status)."""
+    """Echo inputs as state and add the computed outputs the program reads (certificates, release status).
+
+    `recorded`: the state a previous deployment left, by resource name, for dynamic resources: their
+    provider's check() then sees it beside the new inputs, as the engine's update does, and its result
+    (or its failures, raised) becomes the state.
+    """
+
+    def __init__(self, recorded: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        super().__init__()
+        self.recorded = dict(recorded or {})
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         state = dict(args.inputs)
         kind = args.typ
+        if kind.startswith("pulumi-python:dynamic/") and args.name in self.recorded:
+            state = _checked_update(state, self.recorded[args.name])
         if kind == "tls:index/privateKey:PrivateKey":
             state["privateKeyPem"] = f"-----BEGIN PRIVATE KEY-----\nmock-key-{args.name}\n-----END PRIVATE KEY-----\n"
             state["publicKeyPem"] = f"-----BEGIN PUBLIC KEY-----\nmock-{args.name}\n-----END PUBLIC KEY-----\n"
@@ -130,6 +138,14 @@ class MeshMocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, None]:
         return {}, None
+
+
+def _checked_update(news: dict[str, Any], olds: Mapping[str, Any]) -> dict[str, Any]:
+    provider = dill.loads(base64.b64decode(news["__provider"]))
+    result = provider.check(dict(olds), dict(news))
+    if result.failures:
+        raise ValueError("; ".join(failure.reason for failure in result.failures))
+    return dict(result.inputs)
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -188,106 +204,6 @@ class _LogCollector:
         self._log("error", message)
 
 
-def _config_text(value: Any) -> str:
-    """Config reaches programs as strings; structured values as JSON text."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return json.dumps(value)
-
-
-@functools.lru_cache(maxsize=32)
-def _parse_yaml(path: Path, modified: float) -> Any:
-    return yaml.load(path.read_text(), Loader=YamlLoader)
-
-
-def read_yaml(path: Path) -> Any:
-    """Parsed YAML, cached until the file changes; callers must not mutate it."""
-    return copy.deepcopy(_parse_yaml(path, path.stat().st_mtime))
-
-
-def stack_config(
-    stack: str,
-    root: Path = ROOT,
-    overrides: Mapping[str, Any] | None = None,
-    secrets: Mapping[str, str] | None = None,
-    stack_file: Path | None = None,
-) -> tuple[str, dict[str, str], list[str]]:
-    """The config the CLI would hand the program: Pulumi.yaml defaults, the stack file, then overrides.
-
-    The stack file is `Pulumi.<stack>.yaml` beside the project unless `stack_file` names another one.
-    An override of None removes the key. Encrypted values cannot be decrypted without the CLI and
-    become a placeholder marked secret; `secrets` supplies plaintext for secret keys.
-    """
-    project = read_yaml(root / "Pulumi.yaml")
-    name = project["name"]
-    values: dict[str, Any] = {}
-    secret_keys: list[str] = []
-    for key, declaration in (project.get("config") or {}).items():
-        full_key = key if ":" in key else f"{name}:{key}"
-        if isinstance(declaration, dict):
-            if "default" in declaration or "value" in declaration:
-                values[full_key] = declaration.get("value", declaration.get("default"))
-        else:
-            values[full_key] = declaration
-    stack_file = stack_file or root / f"Pulumi.{stack}.yaml"
-    stack_values = (read_yaml(stack_file) or {}).get("config") or {} if stack_file.exists() else {}
-    for key, value in {**stack_values, **(overrides or {})}.items():
-        full_key = key if ":" in key else f"{name}:{key}"
-        if value is None:
-            values.pop(full_key, None)
-            continue
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            value = SECRET_PLACEHOLDER
-            secret_keys.append(full_key)
-        values[full_key] = value
-    encrypted_tls = [f"{name}:{key}" for key in TLS_PLACEHOLDER_KEYS if f"{name}:{key}" in secret_keys]
-    if encrypted_tls:
-        listed = values.get(f"{name}:gatewayHostnames")
-        # Only well-formed names go in; a bad list is the program's to report.
-        hostnames = tuple(h for h in listed if isinstance(h, str) and h.isascii()) if isinstance(listed, list) else ()
-        pair = dict(zip(TLS_PLACEHOLDER_KEYS, placeholder_certificate(hostnames), strict=True))
-        for full_key in encrypted_tls:
-            values[full_key] = pair[full_key.partition(":")[2]]
-    for key, value in (secrets or {}).items():
-        full_key = key if ":" in key else f"{name}:{key}"
-        values[full_key] = value
-        secret_keys.append(full_key)
-    return name, {key: _config_text(value) for key, value in values.items()}, secret_keys
-
-
-@functools.lru_cache(maxsize=8)
-def placeholder_certificate(hostnames: tuple[str, ...]) -> tuple[str, str]:
-    """A certificate and key covering `hostnames`, identical on every call: a fixed Ed25519 key (whose
-    signatures are deterministic) and fixed dates, so that evaluations do not depend on the clock."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ed25519
-    from cryptography.x509.oid import NameOID
-
-    key = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(32))
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "evaluation placeholder")])
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC))
-        .not_valid_after(datetime.datetime(9999, 12, 31, tzinfo=datetime.UTC))
-    )
-    if hostnames:
-        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(h) for h in hostnames]), False)
-    certificate = builder.sign(key, None).public_bytes(serialization.Encoding.PEM).decode()
-    private_key = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    return certificate, private_key
-
-
 def evaluate(
     stack: str = "homelab",
     overrides: Mapping[str, Any] | None = None,
@@ -295,10 +211,12 @@ def evaluate(
     root: Path = ROOT,
     program: Path | None = None,
     stack_file: Path | None = None,
+    recorded: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Evaluation:
     """Run the program once on a fresh mock engine and return everything it registered and exported.
 
     `stack_file`: read the stack's config from this file instead of `Pulumi.<stack>.yaml` beside the project.
+    `recorded`: state a previous deployment left for dynamic resources, by name (see MeshMocks).
     The program runs on a thread of its own: the SDK records the Python stack of every resource it registers,
     and a test runner's deep stack would make that a fifth of the evaluation's cost.
     """
@@ -307,7 +225,7 @@ def evaluate(
 
     def run() -> None:
         try:
-            result.append(_evaluate(stack, overrides, secrets, root, program, stack_file))
+            result.append(_evaluate(stack, overrides, secrets, root, program, stack_file, recorded))
         except BaseException as error:  # re-raised on the caller's thread
             failure.append(error)
 
@@ -326,12 +244,13 @@ def _evaluate(
     root: Path,
     program: Path | None,
     stack_file: Path | None,
+    recorded: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Evaluation:
     project, config, secret_keys = stack_config(stack, root, overrides, secrets, stack_file)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     logs = _LogCollector()
-    monitor = RecordingMonitor(MeshMocks())
+    monitor = RecordingMonitor(MeshMocks(recorded))
     saved_environment = {name: os.environ.get(name) for name in CONFIG_VARIABLES}
     try:
         pulumi.runtime.set_all_config(config, secret_keys)

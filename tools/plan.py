@@ -2,6 +2,7 @@
 
     python -m tools.plan --stack homelab --out plan/homelab
     python -m tools.plan --config path/to/any-stack-file.yaml --out plan/mine
+    python -m tools.plan --stack homelab --deployed 1.29.9,v1.4.1     # as an upgrade from that pair
 
 No cluster, no Pulumi CLI, no network. Writes to --out:
   objects.yaml   every Kubernetes object the program declares, secret values as <secret>
@@ -25,6 +26,9 @@ from typing import TextIO
 import pulumi
 
 from components.settings.stack_file import StackFileError, load_stack_file
+from components.upgrade import order
+from components.upgrade_guard import RECORD_NAME, leaving_pair, target_pair
+from components.version_record import GATEWAY_API, ISTIO, PREVIOUS_GATEWAY_API, PREVIOUS_ISTIO, VersionRecordProvider
 from tools.mock_engine import ROOT, evaluate, stack_config
 from tools.plan_graph import GRAPH_MARKER, graph_diagram, replace_mermaid_block, resource_graph
 from tools.plan_render import render_objects, render_releases, render_summary
@@ -84,21 +88,78 @@ def _parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--markdown", type=Path, help=f"also rewrite the ```mermaid block after {GRAPH_MARKER} in this Markdown file"
     )
+    parser.add_argument(
+        "--deployed",
+        metavar="ISTIO,GATEWAY_API",
+        help="plan the move from this deployed pair, e.g. 1.29.9,v1.4.1 (default: a first install)",
+    )
+    parser.add_argument(
+        "--deployed-before",
+        metavar="ISTIO,GATEWAY_API",
+        help="with --deployed: the pair before it, which a rollback returns to",
+    )
     parser.add_argument("--traceback", action="store_true", help="show the Python traceback of an unexpected error")
     return parser.parse_args(argv)
 
 
-def write_plan(stack: str, stack_file: Path, out: Path, markdown: Path | None, stream: TextIO) -> None:
-    progress = Progress(5 + (markdown is not None), stream)
+def recorded_versions(deployed: str | None, before: str | None = None) -> dict[str, dict[str, str]] | None:
+    """The upgrade guard's record as a deployment of `deployed` ("1.29.9,v1.4.1") would have left it."""
+    if deployed is None:
+        if before is not None:
+            raise ValueError("--deployed-before needs --deployed")
+        return None
+    pairs = [_pair(text) for text in (deployed, before or ",")]
+    return {
+        RECORD_NAME: {
+            ISTIO: pairs[0][0],
+            GATEWAY_API: pairs[0][1],
+            PREVIOUS_ISTIO: pairs[1][0],
+            PREVIOUS_GATEWAY_API: pairs[1][1],
+        }
+    }
+
+
+def _guard_says(record: dict[str, str], istio_version: str, gateway_api_version: str) -> str:
+    """The record provider's check, as the engine runs it: the refusal as an error, else the order."""
+    checked = VersionRecordProvider().check(dict(record), {ISTIO: istio_version, GATEWAY_API: gateway_api_version})
+    if checked.failures:
+        raise ValueError(checked.failures[0].reason)
+    if (record[ISTIO], record[GATEWAY_API]) == (istio_version, gateway_api_version):
+        return "no version change"
+    leaving = leaving_pair(checked.inputs[PREVIOUS_ISTIO], checked.inputs[PREVIOUS_GATEWAY_API])
+    return f"allowed, order {order(leaving, target_pair(istio_version, gateway_api_version)).value}"
+
+
+def _pair(text: str) -> tuple[str, str]:
+    istio, _, gateway_api = text.partition(",")
+    return istio.strip(), gateway_api.strip()
+
+
+def write_plan(
+    stack: str,
+    stack_file: Path,
+    out: Path,
+    markdown: Path | None,
+    stream: TextIO,
+    recorded: dict[str, dict[str, str]] | None = None,
+) -> None:
+    progress = Progress(5 + (markdown is not None) + (recorded is not None), stream)
     with progress.stage(f"loading config of stack {stack}") as result:
         declared = load_stack_file(stack_file).get("config") or {}
-        _, _, secret_keys = stack_config(stack, stack_file=stack_file)
+        project, config, secret_keys = stack_config(stack, stack_file=stack_file)
         result.append(f"{len(declared)} keys in {stack_file}")
         if secret_keys:
             result.append(f"{len(secret_keys)} encrypted (evaluated as placeholders)")
+    if recorded is not None:
+        with progress.stage("asking the upgrade guard about the move") as result:
+            result.append(
+                _guard_says(
+                    recorded[RECORD_NAME], config[f"{project}:istioVersion"], config[f"{project}:gatewayApiVersion"]
+                )
+            )
     with progress.stage("evaluating the program on the mock engine") as result:
         started = time.perf_counter()
-        evaluation = evaluate(stack, stack_file=stack_file)
+        evaluation = evaluate(stack, stack_file=stack_file, recorded=recorded)
         graph = resource_graph(evaluation)
         result.append(f"{len(evaluation.registrations)} resources in {time.perf_counter() - started:.1f} s")
     out.mkdir(parents=True, exist_ok=True)
@@ -135,7 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return EXIT_USAGE
     try:
-        write_plan(stack, stack_file, arguments.out or Path("plan", stack), arguments.markdown, sys.stdout)
+        recorded = recorded_versions(arguments.deployed, arguments.deployed_before)
+        write_plan(stack, stack_file, arguments.out or Path("plan", stack), arguments.markdown, sys.stdout, recorded)
     # ConfigError is a RunError: its message names every bad key. StackFileError names file:line:column.
     except (StackFileError, pulumi.RunError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -161,9 +161,17 @@ def parse_settings(
     meshed_names = [namespace.name for namespace in namespaces]
     external = routes.read_external_namespaces(reader, meshed_names)
     route_table = routes.read_routes(reader, hostnames, meshed_names, external)
+    routed = {route.namespace for route in route_table}
+    for namespace in namespaces:
+        if namespace.options.ingress_use_waypoint and namespace.name not in routed and not reader.has_failed("routes"):
+            reader.fail(
+                f"namespaceOptions.{namespace.name}.ingressUseWaypoint",
+                "is true, but no route leads to the namespace: the ingress gateway sends it no traffic",
+            )
     hsts_max_age = routes.read_hsts_max_age(reader)
     tls_settings = tls.read_tls(reader, hostnames, is_secret)
     mtls_mode = reader.choice("mtlsMode", "STRICT", ("STRICT", "PERMISSIVE"))
+    mesh.check_plaintext_sources(reader, namespaces, mtls_mode)
     verify_mesh = reader.boolean("verifyMesh", True)
     verify_timeout = reader.integer("verifyTimeoutSeconds", 300, 30, 3600)
     verify_front_door = reader.boolean("verifyFrontDoor", True)

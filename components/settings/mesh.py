@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from dataclasses import dataclass, replace
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, PlainValidator
 
 from .. import names, versions
 from ..resources import COMPONENTS, LEAN_PROFILE, ResourceProfile, mebibytes, millicores
@@ -68,6 +69,43 @@ class AuthorizationRule(Model):
         return [field for field in ("methods", "paths", "headers") if getattr(self, field)]
 
 
+@dataclass(frozen=True)
+class PlaintextSource:
+    """Clients without a mesh identity, by the source address ztunnel sees: the AuthorizationPolicy's
+    `ipBlocks`, which ztunnel enforces at L4 (`remoteIpBlocks` it cannot: istiod hands ztunnel only L4 matches
+    and counts remoteIpBlocks as an HTTP field, istio@1.28.10:pilot/pkg/serviceregistry/kube/controller/ambient/
+    authorization.go and istio@release-1.31:pilot/pkg/serviceregistry/ambient/authorization.go, handleRule)."""
+
+    ip_blocks: tuple[str, ...]
+
+
+def check_cidr(value: object) -> str:
+    if isinstance(value, str):
+        try:
+            return str(ipaddress.ip_network(value, strict=True))
+        except ValueError as error:
+            raise ValueError(f"{json.dumps(value)} is not a CIDR block such as 192.168.1.0/24 ({error})") from None
+    raise ValueError(f"{json.dumps(value)} is not a CIDR block such as 192.168.1.0/24")
+
+
+def check_allow_from(value: object) -> str | PlaintextSource:
+    """A meshed namespace's name, or `{ipBlocks: [CIDR, ...]}` for plaintext clients."""
+    if not isinstance(value, dict | PlaintextSource):
+        return check_namespace(value)
+    if isinstance(value, PlaintextSource):
+        return value
+    blocks = value.get("ipBlocks")
+    if set(value) != {"ipBlocks"} or not isinstance(blocks, list) or not blocks:
+        raise ValueError(
+            f"{json.dumps(value)} is neither a meshed namespace nor a plaintext source such as "
+            '{"ipBlocks": ["192.168.1.0/24"]}'
+        )
+    return PlaintextSource(tuple(check_cidr(block) for block in blocks))
+
+
+AllowFrom = Annotated[str | PlaintextSource, PlainValidator(check_allow_from)]
+
+
 class NamespaceOptions(Model):
     # true: the stack creates the namespace and owns it (it must not exist yet); false: the namespace exists
     # and the stack only labels it, so that a destroy, an un-enrolment or a renamed resource can never delete
@@ -76,9 +114,22 @@ class NamespaceOptions(Model):
     network_policy: Literal["open", "restricted"] = "open"
     mtls: MtlsMode | None = None
     default_deny: bool = True
-    allow_from: list[NamespaceName] = Field(default_factory=list)
+    allow_from: list[AllowFrom] = Field(default_factory=list)
     waypoint: bool = False
+    # Routed traffic goes through the waypoint too, so its L7 rules cover it (README, Security).
+    ingress_use_waypoint: bool = False
     rules: list[AuthorizationRule] = Field(default_factory=list)
+
+    @property
+    def peers(self) -> list[str]:
+        """The meshed namespaces in allowFrom."""
+        return [entry for entry in self.allow_from if isinstance(entry, str)]
+
+    @property
+    def plaintext_blocks(self) -> list[str]:
+        """Every CIDR block of allowFrom's plaintext sources, in order, each once."""
+        blocks = [block for entry in self.allow_from if isinstance(entry, PlaintextSource) for block in entry.ip_blocks]
+        return list(dict.fromkeys(blocks))
 
 
 @dataclass(frozen=True)
@@ -195,7 +246,7 @@ def _check_peers(reader: Reader, namespaces: tuple[MeshedNamespace, ...]) -> Non
     for namespace in namespaces:
         path = f"namespaceOptions.{namespace.name}"
         for index, peer in enumerate(namespace.options.allow_from):
-            if peer not in meshed and peers_known:
+            if isinstance(peer, str) and peer not in meshed and peers_known:
                 reader.fail(
                     f"{path}.allowFrom[{index}]",
                     f"{json.dumps(peer)} is not a meshed namespace; only meshed peers carry an mTLS identity",
@@ -212,11 +263,52 @@ def _check_peers(reader: Reader, namespaces: tuple[MeshedNamespace, ...]) -> Non
                     f"uses L7 fields ({', '.join(rule.l7_fields)}) but the namespace has no waypoint; without one "
                     "ztunnel drops all traffic such a rule matches. Set waypoint: true or remove them",
                 )
+        if namespace.options.ingress_use_waypoint and not namespace.options.waypoint:
+            reader.fail(
+                f"{path}.ingressUseWaypoint",
+                "sends routed traffic through the namespace's waypoint, but it has none; set waypoint: true",
+            )
         if not namespace.options.default_deny and (namespace.options.allow_from or namespace.options.rules):
             reader.fail(
                 f"{path}.defaultDeny",
                 "is false, so nothing is denied and allowFrom/rules have no effect; set it to true or drop them",
             )
+
+
+def check_plaintext_sources(reader: Reader, namespaces: tuple[MeshedNamespace, ...], mesh_mtls_mode: str) -> None:
+    """PERMISSIVE lets plaintext through only where the namespace's ALLOW policy has a rule for it: its
+    namespace and principal sources never match a connection without an mTLS identity (Istio security
+    bulletin ISTIO-SECURITY-2021-004), so with defaultDeny a plaintext client needs an ipBlocks source."""
+    inherited = []
+    for namespace in namespaces:
+        options = namespace.options
+        mode = options.mtls or mesh_mtls_mode
+        if mode == "STRICT":
+            for index, entry in enumerate(options.allow_from):
+                if isinstance(entry, PlaintextSource):
+                    reader.fail(
+                        f"namespaceOptions.{namespace.name}.allowFrom[{index}]",
+                        "admits plaintext clients, but the namespace's mTLS mode is STRICT, which refuses them "
+                        "first; set mtls: PERMISSIVE for the namespace or drop the entry",
+                    )
+        if mode != "PERMISSIVE" or not options.default_deny or options.plaintext_blocks:
+            continue
+        if options.mtls:
+            reader.fail(
+                f"namespaceOptions.{namespace.name}.mtls",
+                "is PERMISSIVE, but with defaultDeny the namespace's policy still denies every plaintext client; "
+                'add the clients\' addresses to allowFrom, e.g. {"ipBlocks": ["192.168.1.0/24"]}, or set '
+                "defaultDeny: false",
+            )
+        else:
+            inherited.append(namespace.name)
+    if inherited:
+        reader.fail(
+            "mtlsMode",
+            f"is PERMISSIVE, but with defaultDeny {', '.join(inherited)} still deny every plaintext client; give "
+            'each an allowFrom entry with the clients\' addresses, e.g. {"ipBlocks": ["192.168.1.0/24"]}, or '
+            "mtls: STRICT or defaultDeny: false in its namespaceOptions",
+        )
 
 
 def read_resources(reader: Reader) -> dict[str, ResourceProfile]:
