@@ -358,3 +358,13 @@ class TestReport:
 
     def test_an_empty_run_says_so(self, tmp_path: Path) -> None:
         assert "No scenario ran" in markdown(read_reports(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("subnets", "problem"),
+    [(["fc00:f853:ccd:e793::/64"], "no IPv4 subnet"), (["10.0.0.0/26"], "too small")],
+)
+def test_a_network_without_room_for_the_pool_is_refused(subnets: list[str], problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        harness.address_pool_in(subnets)
+    assert harness.main(["address-pool", *subnets]) == 1

@@ -10,6 +10,7 @@ PATH (`pulumi.automation`'s LocalWorkspace runs it for every operation).
 from __future__ import annotations
 
 import copy
+import ipaddress
 import json
 import os
 import shutil
@@ -86,6 +87,22 @@ def cluster_from_environment(environ: Mapping[str, str]) -> Cluster:
     except ValueError as error:
         raise E2eSetupError(f"{POOL_VARIABLE}: {error}") from None
     return Cluster(context, pool, environ.get(PLATFORM_VARIABLE, "") or "none")
+
+
+def address_pool_in(subnets: Iterable[str], size: int = 51) -> str:
+    """A MetalLB range at the top of the first IPv4 subnet of a Docker network (kind's `kind`): Docker hands
+    the nodes their addresses from the bottom, so the top stays free. 172.18.0.0/16 gives
+    172.18.255.200-172.18.255.250."""
+    subnets = list(subnets)
+    for subnet in subnets:
+        network = ipaddress.ip_network(subnet.strip(), strict=False)
+        if network.version != 4:
+            continue
+        if network.num_addresses < 4 * size:
+            raise ValueError(f"{network} is too small for a pool of {size} addresses beside the nodes")
+        last = network.broadcast_address - 5
+        return f"{last - (size - 1)}-{last}"
+    raise ValueError(f"no IPv4 subnet among {list(subnets)}")
 
 
 def starter_config() -> dict[str, Any]:
@@ -343,3 +360,20 @@ class E2eStack:
             timeout=300,
         )
         self.stack.destroy(on_output=print, color="never")
+
+
+def main(argv: list[str]) -> int:
+    """`python -m tests.e2e.harness address-pool SUBNET...`: prints the pool for E2E_ADDRESS_POOL."""
+    if len(argv) < 2 or argv[0] != "address-pool":
+        print("usage: python -m tests.e2e.harness address-pool SUBNET...", file=sys.stderr)
+        return 2
+    try:
+        print(address_pool_in(argv[1:]))
+    except ValueError as error:
+        print(f"address-pool: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
