@@ -368,3 +368,25 @@ def test_a_network_without_room_for_the_pool_is_refused(subnets: list[str], prob
     with pytest.raises(ValueError, match=problem):
         harness.address_pool_in(subnets)
     assert harness.main(["address-pool", *subnets]) == 1
+
+
+def ready(node: str, is_ready: bool = True) -> dict[str, Any]:
+    condition = {"type": "Ready", "status": "True" if is_ready else "False"}
+    return {"spec": {"nodeName": node}, "status": {"phase": "Running", "conditions": [condition]}}
+
+
+@pytest.mark.parametrize(
+    ("replicas", "avoid", "problems"),
+    [
+        ([ready("w1"), ready("w2")], None, []),
+        ([ready("w1"), ready("w2", False)], None, ["1 of 2 Ready, on ['w1']"]),
+        ([ready("w1"), ready("w1")], None, ["the 2 Ready replicas share nodes: ['w1', 'w1']"]),
+        # After a drain of w2 both replicas may share the one worker left.
+        ([ready("w1"), ready("w1")], "w2", []),
+        ([ready("w1"), ready("w2")], "w2", ["a Ready replica is still on w2"]),
+    ],
+)
+def test_replicas_are_ready_on_different_nodes_or_off_the_drained_one(
+    replicas: list[dict[str, Any]], avoid: str | None, problems: list[str]
+) -> None:
+    assert harness.spread_problems(replicas, 2, avoid) == problems

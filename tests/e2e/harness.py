@@ -43,8 +43,6 @@ PREFIX = f"{names.PROJECT}:"
 NAMESPACE_TYPE = "kubernetes:core/v1:Namespace"
 NAMESPACE_PATCH_TYPE = "kubernetes:core/v1:NamespacePatch"
 RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
-# The Deployment istiod renders for the Gateway: "<gateway>-<gatewayClassName>".
-GATEWAY_DEPLOYMENT = f"{names.GATEWAY_NAME}-{names.GATEWAY_CLASS}"
 
 
 class E2eSetupError(RuntimeError):
@@ -208,6 +206,32 @@ def nodes_of(pod_list: Iterable[Mapping[str, Any]]) -> set[str]:
         for pod in pod_list
         if pod.get("spec", {}).get("nodeName") and pod.get("status", {}).get("phase") == "Running"
     }
+
+
+def ready_on(pod_list: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The node of each Ready pod (one entry per pod)."""
+    return sorted(
+        pod["spec"]["nodeName"]
+        for pod in pod_list
+        if any(
+            condition.get("type") == "Ready" and condition.get("status") == "True"
+            for condition in pod.get("status", {}).get("conditions") or []
+        )
+        and pod.get("spec", {}).get("nodeName")
+    )
+
+
+def spread_problems(pod_list: Iterable[Mapping[str, Any]], replicas: int, avoid: str | None = None) -> list[str]:
+    """What keeps `replicas` pods from being Ready: on as many different nodes, or, with a node to `avoid`
+    (cordoned for a drain), anywhere but there. Empty when nothing does."""
+    nodes = ready_on(pod_list)
+    if len(nodes) != replicas:
+        return [f"{len(nodes)} of {replicas} Ready, on {nodes}"]
+    if avoid is None and len(set(nodes)) != replicas:
+        return [f"the {replicas} Ready replicas share nodes: {nodes}"]
+    if avoid is not None and avoid in nodes:
+        return [f"a Ready replica is still on {avoid}"]
+    return []
 
 
 def node_to_drain(gateway_pods: Iterable[Mapping[str, Any]], backend_pods: Iterable[Mapping[str, Any]]) -> str:

@@ -23,7 +23,6 @@ from components.demo_app import LABELS as ECHO_LABELS
 from components.ingress import GATEWAY_NAME_LABEL
 from components.settings.demo import DEMO_NAMESPACE
 from tests.e2e.harness import (
-    GATEWAY_DEPLOYMENT,
     Cluster,
     E2eStack,
     copy_project,
@@ -35,6 +34,7 @@ from tests.e2e.harness import (
     pods,
     renamed_pools,
     retained_namespaces,
+    spread_problems,
     stack_config,
     wait_until,
 )
@@ -48,6 +48,11 @@ LONGEST_STEP_SECONDS = 45 * 60
 # After `pulumi up` returns, old pods may still be terminating: the load goes on this long.
 TAIL_SECONDS = 20.0
 DESTROY_SETTLE_SECONDS = 300.0
+READY_SECONDS = 300.0
+
+
+def gateway_pods(cluster: Cluster) -> list[dict[str, Any]]:
+    return pods(cluster.context, names.GATEWAY_NAMESPACE, {GATEWAY_NAME_LABEL: names.GATEWAY_NAME})
 
 
 def _target(outputs: dict[str, Any]) -> Target:
@@ -171,10 +176,8 @@ def test_day_two_under_load(cluster: Cluster, backend_dir: Path, report_dir: Pat
         with under_load(report, "gatewayReplicas: 2", target):
             stack.configure({**stack.config(), f"{names.PROJECT}:gatewayReplicas": 2})
             stack.up()
-            kubectl(
-                cluster.context, "wait", "-n", names.GATEWAY_NAMESPACE, f"deployment/{GATEWAY_DEPLOYMENT}",
-                "--for=jsonpath={.status.readyReplicas}=2", "--timeout=300s", timeout=320,
-            )  # fmt: skip
+            problems = wait_until(lambda: spread_problems(gateway_pods(cluster), 2), READY_SECONDS)
+            assert not problems, f"two gateway replicas on two nodes: {problems}"
 
         with under_load(report, "certificate renewal (forced due)", target) as notes:
             before = served_certificate(target)["serialNumber"]
@@ -197,19 +200,16 @@ def test_day_two_under_load(cluster: Cluster, backend_dir: Path, report_dir: Pat
             notes.append(f"gateway address {target.address} before, {address} after")
             assert address == target.address, "the rename moved the front door to another address"
 
-        gateway_pods = pods(cluster.context, names.GATEWAY_NAMESPACE, {GATEWAY_NAME_LABEL: names.GATEWAY_NAME})
-        node = node_to_drain(gateway_pods, pods(cluster.context, DEMO_NAMESPACE, ECHO_LABELS))
+        node = node_to_drain(gateway_pods(cluster), pods(cluster.context, DEMO_NAMESPACE, ECHO_LABELS))
         with under_load(report, f"drain of {node} (one gateway replica)", target) as notes:
             try:
                 kubectl(
                     cluster.context, "drain", node, "--ignore-daemonsets", "--delete-emptydir-data",
                     "--timeout=300s", timeout=320,
                 )  # fmt: skip
-                kubectl(
-                    cluster.context, "wait", "-n", names.GATEWAY_NAMESPACE, f"deployment/{GATEWAY_DEPLOYMENT}",
-                    "--for=jsonpath={.status.readyReplicas}=2", "--timeout=300s", timeout=320,
-                )  # fmt: skip
-                notes.append("both gateway replicas ready again with the node cordoned")
+                problems = wait_until(lambda: spread_problems(gateway_pods(cluster), 2, avoid=node), READY_SECONDS)
+                assert not problems, f"after the drain of {node}: {problems}"
+                notes.append(f"two gateway replicas Ready again, none on {node}")
             finally:
                 kubectl(cluster.context, "uncordon", node)
         assert report.totals()["failed"] == 0, report.totals()
