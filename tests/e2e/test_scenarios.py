@@ -13,7 +13,7 @@ Adopting a cluster installed the seed's way (istioctl) is not here: it waits for
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -128,7 +128,7 @@ def _remove_everything(stack: E2eStack, cluster: Cluster, report: ScenarioReport
     return left
 
 
-def _timed(report: ScenarioReport, step: str, action: Any, *notes: str) -> Any:
+def _timed(report: ScenarioReport, step: str, action: Callable[[], Any], *notes: str) -> Any:
     began = time.monotonic()
     result = action()
     report.step(step, time.monotonic() - began, None, *notes)
@@ -146,11 +146,9 @@ def test_first_deploy(cluster: Cluster, backend_dir: Path, report_dir: Path, tmp
             report, "pulumi preview --expect-no-changes", lambda: stack.preview(expect_no_changes=True)
         )
         _timed(report, "pulumi up --expect-no-changes", lambda: stack.up(expect_no_changes=True))
-        resources = stack.resources()
-        left = _remove_everything(stack, cluster, report)
-        assert left == []
+        assert stack.resources(), "the stack has no resources to destroy"
+        assert _remove_everything(stack, cluster, report) == []
         assert stack.resources() == [], "the destroyed stack still has resources in its state"
-        assert resources, "the stack had no resources to destroy"
 
 
 def test_upgrade_under_load(cluster: Cluster, backend_dir: Path, report_dir: Path, tmp_path: Path) -> None:
