@@ -390,3 +390,78 @@ def test_replicas_are_ready_on_different_nodes_or_off_the_drained_one(
     replicas: list[dict[str, Any]], avoid: str | None, problems: list[str]
 ) -> None:
     assert harness.spread_problems(replicas, 2, avoid) == problems
+
+
+# A stand-in `pulumi` on PATH: logs each call (arguments, directory, the backend variables) and answers as
+# the CLI does for the commands the Automation API sends (pulumi/automation/_stack.py, _local_workspace.py).
+FAKE_PULUMI = """#!{python}
+import json, os, sys
+args = [arg for arg in sys.argv[1:] if arg != "--non-interactive"]
+with open({log!r}, "a") as log:
+    keep = ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE")
+    log.write(json.dumps({{"args": args, "cwd": os.getcwd(), "env": {{k: os.environ.get(k) for k in keep}}}}) + "\\n")
+stack = args[args.index("--stack") + 1] if "--stack" in args else None
+if args[:1] == ["version"]:
+    print("v3.272.0")
+elif args[:2] == ["stack", "select"]:
+    sys.stderr.write("error: no stack named '%s' found\\n" % stack)
+    sys.exit(255)
+elif args[:2] == ["stack", "init"]:
+    open("Pulumi.%s.yaml" % args[2], "w").write("encryptionsalt: v1:salt\\n")
+elif args[:2] == ["stack", "history"]:
+    print(json.dumps([{{"kind": "update", "startTime": "2026-12-07T00:00:00.000Z", "message": "",
+                        "environment": {{}}, "config": {{}}, "result": "succeeded"}}]))
+elif args[:2] == ["stack", "output"]:
+    print(json.dumps({{"gatewayAddress": "172.18.255.200", "urls": ["https://echo.home.arpa/"]}}))
+elif args[:2] == ["stack", "export"]:
+    stack_resource = {{"urn": "urn:a", "type": "pulumi:pulumi:Stack"}}
+    print(json.dumps({{"version": 3, "deployment": {{"resources": [stack_resource]}}}}))
+"""
+
+
+class TestAutomation:
+    @pytest.fixture
+    def calls(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+        bin_dir, log = tmp_path / "bin", tmp_path / "calls.jsonl"
+        bin_dir.mkdir()
+        fake = bin_dir / "pulumi"
+        fake.write_text(FAKE_PULUMI.format(python=sys.executable, log=str(log)))
+        fake.chmod(0o755)
+        monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+        monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
+        return log
+
+    @staticmethod
+    def logged(log: Path) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in log.read_text().splitlines()]
+
+    def test_drives_the_cli_in_the_project_copy_with_the_runs_backend(self, tmp_path: Path, calls: Path) -> None:
+        work_dir, backend = tmp_path / "project", tmp_path / "backend"
+        work_dir.mkdir()
+        stack = harness.E2eStack("e2e-day-two", work_dir, backend)
+        stack.configure(stack_config(CLUSTER))
+        outputs = stack.up(replace=["urn:pulumi:e2e-day-two::homelab-mesh::tls:a"], expect_no_changes=True)
+        assert outputs == {"gatewayAddress": "172.18.255.200", "urls": ["https://echo.home.arpa/"]}
+        assert [r.type for r in stack.resources()] == ["pulumi:pulumi:Stack"]
+        stack.destroy_everything()
+
+        logged = [call for call in self.logged(calls) if call["args"] != ["version"]]
+        assert {call["cwd"] for call in logged} == {str(work_dir)}
+        backend_variables = {
+            "PULUMI_BACKEND_URL": backend.resolve().as_uri(),
+            "PULUMI_CONFIG_PASSPHRASE": harness.TEST_PASSPHRASE,
+        }
+        assert [call["env"] for call in logged] == [backend_variables] * len(logged)
+        commands = [call["args"] for call in logged]
+        assert commands[:2] == [["stack", "select", "--stack", "e2e-day-two"], commands[1]]
+        assert commands[1][:5] == ["stack", "init", "e2e-day-two", "--secrets-provider", "passphrase"]
+        [up] = [command for command in commands if command[0] == "up"]
+        assert up[up.index("--replace") + 1] == "urn:pulumi:e2e-day-two::homelab-mesh::tls:a"
+        assert "--expect-no-changes" in up and "--yes" in up
+        unprotect = commands.index(["state", "unprotect", "--all", "--yes", "--stack", "e2e-day-two"])
+        [destroy] = [index for index, command in enumerate(commands) if command[0] == "destroy"]
+        assert unprotect < destroy and "--stack" in commands[destroy]
+        # The stack file keeps the salt `stack init` wrote, under the scenario's config.
+        written = yaml.safe_load((work_dir / "Pulumi.e2e-day-two.yaml").read_text())
+        assert written["encryptionsalt"] == "v1:salt"
+        assert written["config"]["homelab-mesh:kubeContext"] == "kind-e2e"
