@@ -471,8 +471,20 @@ class TestE2e:
     def test_the_report_reaches_the_job_summary_and_an_artifact_even_when_a_scenario_fails(self) -> None:
         summary = self.step("Summary")
         assert summary["if"] == "always()"
-        assert "python -m tests.e2e.report" in summary["run"] and '>> "$GITHUB_STEP_SUMMARY"' in summary["run"]
         upload = self.uses("actions/upload-artifact")
         assert upload["if"] == "always()"
         assert upload["with"]["path"] == "${{ runner.temp }}/e2e-report"
         assert "$RUNNER_TEMP/e2e-report" in self.step("MetalLB's address range")["run"]
+
+    def test_the_summary_step_writes_the_markdown_beside_the_json_and_into_the_job_summary(
+        self, tmp_path: Path
+    ) -> None:
+        """Also when no scenario got as far as writing a report (the cluster could not be made)."""
+        job_summary = tmp_path / "step_summary.md"
+        job_summary.touch()
+        environment = {"GITHUB_STEP_SUMMARY": str(job_summary), "E2E_REPORT_DIR": ""}
+        result, _ = run_step(self.step("Summary"), tmp_path, environment)
+        assert result.returncode == 0, result.stderr
+        written = (tmp_path / "e2e-report" / "summary.md").read_text()
+        assert "No scenario ran" in written
+        assert job_summary.read_text() == written
