@@ -265,6 +265,16 @@ def test_every_locked_package_carries_its_hashes(lock: str) -> None:
         assert re.search(r"--hash=sha256:[0-9a-f]{64}", entry), entry.splitlines()[0]
 
 
+@pytest.mark.parametrize("name", ["renew.yml", "e2e.yml"])
+def test_scheduled_workflows_run_weekly_and_on_demand_only(name: str) -> None:
+    on = triggers(load(name))
+    assert set(on) == {"schedule", "workflow_dispatch"}
+    [entry] = on["schedule"]
+    minute, hour, day_of_month, month, day_of_week = entry["cron"].split()
+    assert (day_of_month, month) == ("*", "*") and day_of_week.isdigit(), "once a week"
+    assert minute.isdigit() and hour.isdigit()
+
+
 class TestPreview:
     workflow = load("preview.yml")
 
@@ -341,14 +351,6 @@ class TestRenew:
     def step(self, name_start: str) -> Step:
         return next(step for step in self.job["steps"] if step.get("name", "").startswith(name_start))
 
-    def test_runs_weekly_and_on_demand_only(self) -> None:
-        on = triggers(self.workflow)
-        assert set(on) == {"schedule", "workflow_dispatch"}
-        [entry] = on["schedule"]
-        minute, hour, day_of_month, month, day_of_week = entry["cron"].split()
-        assert (day_of_month, month) == ("*", "*") and day_of_week.isdigit(), "once a week"
-        assert minute.isdigit() and hour.isdigit()
-
     def test_runs_on_the_lan_runner_in_the_protected_environment(self) -> None:
         assert "self-hosted" in self.job["runs-on"]
         assert self.job["environment"] == "homelab"
@@ -414,14 +416,6 @@ class TestE2e:
 
     def uses(self, action: str) -> Step:
         return next(step for step in self.job["steps"] if step.get("uses", "").startswith(f"{action}@"))
-
-    def test_runs_weekly_and_on_demand_only(self) -> None:
-        on = triggers(self.workflow)
-        assert set(on) == {"schedule", "workflow_dispatch"}
-        [entry] = on["schedule"]
-        minute, hour, day_of_month, month, day_of_week = entry["cron"].split()
-        assert (day_of_month, month) == ("*", "*") and day_of_week.isdigit(), "once a week"
-        assert minute.isdigit() and hour.isdigit()
 
     def test_runs_on_a_github_hosted_runner_without_any_secret_or_environment(self) -> None:
         assert self.job["runs-on"] == "ubuntu-latest"
