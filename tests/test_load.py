@@ -149,21 +149,21 @@ def test_a_closed_port_is_a_connection_failure_and_the_run_still_ends_by_itself(
 
 
 def test_a_slow_answer_never_delays_the_schedule(front_door: Callable[..., StandIn], pki: SignedPem) -> None:
-    stand_in = front_door(delay=0.5)
+    stand_in = front_door(delay=0.3)
     began = time.monotonic()
-    result = LoadRun(target(pki, stand_in.port), rate_per_second=20, count=10).start().wait(timeout=30)
-    assert result.succeeded == 10
+    result = LoadRun(target(pki, stand_in.port), rate_per_second=40, count=8).start().wait(timeout=30)
+    assert result.succeeded == 8
     received = sorted(moment for *_, moment in stand_in.seen)
-    # Ten requests at 20 per second reach the server in about half a second, though each takes 0.5 s: one
-    # after the other they would take five.
-    assert received[-1] - received[0] < 2.0
-    assert time.monotonic() - began < 4.0
+    # Eight requests at 40 per second reach the server within about 0.2 s, though each takes 0.3 s: one
+    # after the other they would take 2.4.
+    assert received[-1] - received[0] < 1.2
+    assert time.monotonic() - began < 2.0
 
 
 def test_stop_ends_the_run_before_its_count(front_door: Callable[..., StandIn], pki: SignedPem) -> None:
     stand_in = front_door()
-    run = LoadRun(target(pki, stand_in.port), rate_per_second=20, count=10_000).start()
-    time.sleep(0.3)
+    run = LoadRun(target(pki, stand_in.port), rate_per_second=50, count=10_000).start()
+    time.sleep(0.1)
     result = run.stop()
     assert result.stopped_early is True
     assert 1 <= result.sent < 100
