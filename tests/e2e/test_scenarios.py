@@ -94,17 +94,22 @@ def scenario(
 ) -> Iterator[tuple[E2eStack, ScenarioReport]]:
     """A stack of its own on a copy of the project; whatever happens, it is destroyed at the end, the
     cluster is left as README "Remove everything" leaves it, and the report is written."""
-    stack = E2eStack(f"e2e-{name}", copy_project(tmp_path / "project"), backend_dir)
-    report = ScenarioReport(name, stack.name)
+    report = ScenarioReport(name, f"e2e-{name}")
+    stack: E2eStack | None = None
     error: BaseException | None = None
     try:
+        stack = E2eStack(report.stack, copy_project(tmp_path / "project"), backend_dir)
         yield stack, report
     except BaseException as raised:
         error = raised
         raise
     finally:
         try:
-            _remove_everything(stack, cluster, report)
+            if stack is not None:
+                _remove_everything(stack, cluster, report)
+        except BaseException as raised:
+            error = error or raised
+            raise
         finally:
             report.finish(error)
             report.write(report_dir, order)
