@@ -7,12 +7,18 @@ before any fixture runs: the normal suite pays for nothing but the collection of
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import REPORT_VARIABLE, Cluster, E2eSetupError, cluster_from_environment, skip_reason
+from tests.e2e.harness import (
+    DEFAULT_REPORT_DIR,
+    REPORT_VARIABLE,
+    Cluster,
+    E2eSetupError,
+    cluster_from_environment,
+    skip_reason,
+)
 
 HERE = Path(__file__).resolve().parent
 
@@ -22,14 +28,12 @@ def _in_this_folder(item: pytest.Item) -> bool:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A conftest's collection hook sees every item of the session: mark only this folder's.
     ours = [item for item in items if _in_this_folder(item)]
-    if not ours:
-        return
-    reason = skip_reason(os.environ)
+    reason = skip_reason(os.environ) if ours else None
     if reason is not None:
         for item in ours:
             item.add_marker(pytest.mark.skip(reason=reason))
-        return
 
 
 @pytest.fixture(scope="session")
@@ -53,9 +57,7 @@ def backend_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def report_dir() -> Iterator[Path]:
-    from tests.e2e.harness import DEFAULT_REPORT_DIR
-
+def report_dir() -> Path:
     directory = Path(os.environ.get(REPORT_VARIABLE) or DEFAULT_REPORT_DIR)
     directory.mkdir(parents=True, exist_ok=True)
-    yield directory
+    return directory
