@@ -69,3 +69,47 @@ def self_signed(
 def homelab_pem() -> Pem:
     """One valid certificate for the homelab's hostnames, shared by the tests that only need a good one."""
     return self_signed(HOMELAB_HOSTNAMES)
+
+
+@dataclass(frozen=True)
+class SignedPem(Pem):
+    ca_certificate: str
+    serial_number: int
+
+
+def signed_by_new_ca(dns_names: Sequence[str]) -> SignedPem:
+    """A private CA (like the stack's) and a server certificate it signed for `dns_names`."""
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = private_key()
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - DAY)
+        .not_valid_after(now + 2 * DAY)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = private_key()
+    serial = x509.random_serial_number()
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, dns_names[0])]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(serial)
+        .not_valid_before(now - DAY)
+        .not_valid_after(now + DAY)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in dns_names]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    return SignedPem(
+        leaf.public_bytes(serialization.Encoding.PEM).decode(),
+        key_pem(key),
+        ca.public_bytes(serialization.Encoding.PEM).decode(),
+        serial,
+    )

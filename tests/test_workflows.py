@@ -23,6 +23,8 @@ TEST_COMMAND = (
     "&& venv/bin/ruff check . && venv/bin/python -m pytest"
 )
 PROGRAM_INSTALL = "python3 -m venv venv && venv/bin/pip install -q --require-hashes -r requirements.lock"
+# The end-to-end job needs the program and pytest: the dev lock, which pins the program's lock as it is.
+DEV_INSTALL = "python3 -m venv venv && venv/bin/pip install -q --require-hashes -r requirements-dev.lock"
 PULUMI_ACTION = "pulumi/actions"
 BACKEND_SECRETS = {"PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_ACCESS_TOKEN"}
 # Each environment's kubeconfig: the deploy identity only in the protected `homelab` environment, the
@@ -101,8 +103,8 @@ def only_pulumi_step(workflow: Workflow) -> tuple[str, Job, Step]:
     return steps[0]
 
 
-def test_the_preview_deploy_and_renew_workflows_exist() -> None:
-    assert {"preview.yml", "deploy.yml", "renew.yml"} <= {path.name for path in WORKFLOWS}
+def test_the_preview_deploy_renew_and_e2e_workflows_exist() -> None:
+    assert {"preview.yml", "deploy.yml", "renew.yml", "e2e.yml"} <= {path.name for path in WORKFLOWS}
 
 
 def test_every_workflow_matches_the_github_workflow_schema() -> None:
@@ -191,7 +193,7 @@ def test_every_install_is_hash_checked_from_a_lock(path: Path) -> None:
     installs = [step["run"] for _, _, step in steps(load(path.name)) if "pip install" in step.get("run", "")]
     assert installs
     for command in installs:
-        assert command in (TEST_COMMAND, PROGRAM_INSTALL), command
+        assert command in (TEST_COMMAND, PROGRAM_INSTALL, DEV_INSTALL), command
 
 
 def test_zizmor_finds_nothing_of_medium_severity_or_above() -> None:
@@ -261,6 +263,16 @@ def test_every_locked_package_carries_its_hashes(lock: str) -> None:
     assert entries
     for entry in entries:
         assert re.search(r"--hash=sha256:[0-9a-f]{64}", entry), entry.splitlines()[0]
+
+
+@pytest.mark.parametrize("name", ["renew.yml", "e2e.yml"])
+def test_scheduled_workflows_run_weekly_and_on_demand_only(name: str) -> None:
+    on = triggers(load(name))
+    assert set(on) == {"schedule", "workflow_dispatch"}
+    [entry] = on["schedule"]
+    minute, hour, day_of_month, month, day_of_week = entry["cron"].split()
+    assert (day_of_month, month) == ("*", "*") and day_of_week.isdigit(), "once a week"
+    assert minute.isdigit() and hour.isdigit()
 
 
 class TestPreview:
@@ -339,14 +351,6 @@ class TestRenew:
     def step(self, name_start: str) -> Step:
         return next(step for step in self.job["steps"] if step.get("name", "").startswith(name_start))
 
-    def test_runs_weekly_and_on_demand_only(self) -> None:
-        on = triggers(self.workflow)
-        assert set(on) == {"schedule", "workflow_dispatch"}
-        [entry] = on["schedule"]
-        minute, hour, day_of_month, month, day_of_week = entry["cron"].split()
-        assert (day_of_month, month) == ("*", "*") and day_of_week.isdigit(), "once a week"
-        assert minute.isdigit() and hour.isdigit()
-
     def test_runs_on_the_lan_runner_in_the_protected_environment(self) -> None:
         assert "self-hosted" in self.job["runs-on"]
         assert self.job["environment"] == "homelab"
@@ -421,3 +425,80 @@ class TestRenew:
         python_dir = Path(sys.executable).parent
         path = f"{bin_dir}:{python_dir}:{os.environ['PATH']}"
         return run_step(self.step("Which certificates"), tmp_path, {"PATH": path})
+
+
+class TestE2e:
+    workflow = load("e2e.yml")
+    job = workflow["jobs"]["e2e"]
+
+    def step(self, start: str) -> Step:
+        return next(step for step in self.job["steps"] if step.get("name", "").startswith(start))
+
+    def uses(self, action: str) -> Step:
+        return next(step for step in self.job["steps"] if step.get("uses", "").startswith(f"{action}@"))
+
+    def test_runs_on_a_github_hosted_runner_without_any_secret_or_environment(self) -> None:
+        assert self.job["runs-on"] == "ubuntu-latest"
+        assert "environment" not in self.job
+        assert "secrets." not in (WORKFLOW_DIR / "e2e.yml").read_text()
+
+    def test_kind_is_pinned_to_a_release_and_its_node_image_to_a_digest(self) -> None:
+        kind = self.uses("helm/kind-action")["with"]
+        assert re.fullmatch(r"v\d+\.\d+\.\d+", kind["version"])
+        assert re.fullmatch(r"kindest/node:v\d+\.\d+\.\d+@sha256:[0-9a-f]{64}", kind["node_image"])
+        # kubectl within one minor of the nodes' Kubernetes.
+        node_minor = kind["node_image"].split(":v")[1].split(".")[:2]
+        assert kind["kubectl_version"].lstrip("v").split(".")[:2] == node_minor
+
+    def test_the_cluster_has_two_workers_and_is_the_context_the_suite_is_given(self) -> None:
+        kind = self.uses("helm/kind-action")["with"]
+        config = yaml.safe_load((ROOT / kind["config"]).read_text())
+        assert [node["role"] for node in config["nodes"]] == ["control-plane", "worker", "worker"]
+        # kind names a cluster's kubeconfig context kind-<name>.
+        assert self.job["env"]["E2E_KUBE_CONTEXT"] == f"kind-{kind['cluster_name']}"
+
+    def test_the_pool_lies_at_the_top_of_the_kind_networks_ipv4_subnet(self, tmp_path: Path) -> None:
+        """The step as the runner runs it, with a stand-in `docker` that prints kind's two subnets."""
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        docker = bin_dir / "docker"
+        docker.write_text("#!/bin/sh\nprintf 'fc00:f853:ccd:e793::/64 172.18.0.0/16 '\n")
+        docker.chmod(0o755)
+        github_env = tmp_path / "github_env"
+        github_env.touch()
+        step = self.step("MetalLB's address range")
+        result, _ = run_step(step, tmp_path, {"PATH": f"{bin_dir}:{os.environ['PATH']}", "GITHUB_ENV": str(github_env)})
+        assert result.returncode == 0, result.stderr
+        assert github_env.read_text().splitlines() == [
+            "E2E_ADDRESS_POOL=172.18.255.200-172.18.255.250",
+            f"E2E_REPORT_DIR={tmp_path}/e2e-report",
+        ]
+
+    def test_the_scenarios_run_in_order_after_the_cli_the_cluster_and_the_pool(self) -> None:
+        order = self.job["steps"]
+        scenarios = self.step("End-to-end scenarios")
+        assert scenarios["run"] == "venv/bin/python -m pytest tests/e2e -n 0 -s -rA"
+        for before in (self.uses(PULUMI_ACTION), self.uses("helm/kind-action"), self.step("MetalLB's address range")):
+            assert order.index(before) < order.index(scenarios)
+        assert any(step.get("run") == DEV_INSTALL for step in order[: order.index(scenarios)])
+
+    def test_the_report_reaches_the_job_summary_and_an_artifact_even_when_a_scenario_fails(self) -> None:
+        summary = self.step("Summary")
+        assert summary["if"] == "always()"
+        upload = self.uses("actions/upload-artifact")
+        assert upload["if"] == "always()"
+        assert upload["with"]["path"] == "${{ runner.temp }}/e2e-report"
+        assert "$RUNNER_TEMP/e2e-report" in self.step("MetalLB's address range")["run"]
+
+    def test_the_summary_step_writes_the_markdown_beside_the_json_and_into_the_job_summary(
+        self, tmp_path: Path
+    ) -> None:
+        """Also when no scenario got as far as writing a report (the cluster could not be made)."""
+        job_summary = tmp_path / "step_summary.md"
+        job_summary.touch()
+        environment = {"GITHUB_STEP_SUMMARY": str(job_summary), "E2E_REPORT_DIR": ""}
+        result, _ = run_step(self.step("Summary"), tmp_path, environment)
+        assert result.returncode == 0, result.stderr
+        written = (tmp_path / "e2e-report" / "summary.md").read_text()
+        assert "No scenario ran" in written
+        assert job_summary.read_text() == written

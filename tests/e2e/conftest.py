@@ -1,0 +1,63 @@
+"""The end-to-end scenarios run only against the cluster E2E_KUBE_CONTEXT names, one after the other.
+
+Without it (or without the pulumi CLI or kubectl) every test here is collected and skipped with the reason,
+before any fixture runs: the normal suite pays for nothing but the collection of this folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.harness import (
+    DEFAULT_REPORT_DIR,
+    REPORT_VARIABLE,
+    Cluster,
+    E2eSetupError,
+    cluster_from_environment,
+    skip_reason,
+)
+
+HERE = Path(__file__).resolve().parent
+
+
+def _in_this_folder(item: pytest.Item) -> bool:
+    return HERE in Path(str(item.path)).resolve().parents
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A conftest's collection hook sees every item of the session: mark only this folder's.
+    ours = [item for item in items if _in_this_folder(item)]
+    reason = skip_reason(os.environ) if ours else None
+    if reason is not None:
+        for item in ours:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Cluster:
+    # The scenarios share one cluster and build on its state in order: never spread over xdist workers.
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        pytest.fail(
+            "the end-to-end scenarios share one cluster and run in order; run them without xdist: "
+            "venv/bin/python -m pytest tests/e2e -n 0",
+            pytrace=False,
+        )
+    try:
+        return cluster_from_environment(os.environ)
+    except E2eSetupError as error:
+        pytest.fail(str(error), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def backend_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("pulumi-backend")
+
+
+@pytest.fixture(scope="session")
+def report_dir() -> Path:
+    directory = Path(os.environ.get(REPORT_VARIABLE) or DEFAULT_REPORT_DIR)
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
