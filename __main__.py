@@ -6,11 +6,14 @@ from datetime import date
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import names
 from components.cert_manager import CertManager, CertManagerArgs
 from components.demo_app import DemoApp, DemoAppArgs
 from components.front_door import FrontDoorCheck, FrontDoorCheckArgs
 from components.gateway_api import GatewayApiCrds, GatewayApiCrdsArgs
+from components.handover import AddressHandover, AddressHandoverArgs
 from components.ingress import IngressGateway, IngressGatewayArgs
+from components.inspection import inspection_environment, read_adoption_plan
 from components.istio import IstioAmbient, IstioAmbientArgs
 from components.mesh_namespace import MeshedNamespace, MeshedNamespaceArgs
 from components.metallb import MetalLB, MetalLBArgs
@@ -25,6 +28,8 @@ from components.verification import MeshVerification, MeshVerificationArgs
 gc.set_threshold(10_000, 20, 10)
 
 settings = load_settings()
+# adoptExisting: what the cluster already runs decides which releases take ownership or are imported.
+adoption = read_adoption_plan(settings)
 
 # Nothing in the cluster changes before the upgrade guard agrees (README, Upgrading): the provider waits for
 # it, so a refused version edit (a skipped minor, a downgrade) stops `pulumi up` before its first change.
@@ -36,6 +41,7 @@ guard = UpgradeGuard(
         gateway_api_crds=settings.gateway_api_crds,
         kube_context=settings.kube_context,
         today=date.today(),
+        inspection=inspection_environment(settings),
     ),
 )
 provider = k8s.Provider(
@@ -61,6 +67,7 @@ if settings.metallb is not None:
             settings.resources,
             image_registry=settings.image_registry,
             extra_values=settings.helm_values.get("metallb", {}),
+            adoption=adoption,
         ),
         opts=on_cluster,
     )
@@ -91,6 +98,7 @@ istio = IstioAmbient(
         guard=guard,
         gateway_api_crds=gateway_api,
         extra_values=settings.helm_values,
+        adoption=adoption,
     ),
     opts=on_cluster,
 )
@@ -138,8 +146,22 @@ if settings.gateway_hostnames and settings.tls.mode == "cert-manager":
             depends_on=[gateway_api] if gateway_api else [],
             image_registry=settings.image_registry,
             extra_values=settings.helm_values.get("cert-manager", {}),
+            adoption=adoption,
         ),
         opts=on_cluster,
+    )
+
+# handoverFrom: the Service holding gatewayAddress (the classic gateway) goes just before the Gateway takes it.
+handover = None
+if settings.adoption.handover_from and settings.gateway_address:
+    handover = AddressHandover(
+        "gateway-address-handover",
+        AddressHandoverArgs(
+            service=settings.adoption.handover_from,
+            address=settings.gateway_address,
+            kube_context=settings.kube_context,
+            depends_on=[guard],
+        ),
     )
 
 ingress = None
@@ -154,8 +176,14 @@ if settings.gateway_hostnames:
             replicas=settings.gateway_replicas,
             tls=settings.tls,
             stack=settings.stack,
-            depends_on=[istio.istiod, *([gateway_api] if gateway_api else []), *([metallb] if metallb else [])],
+            depends_on=[
+                istio.istiod,
+                *([gateway_api] if gateway_api else []),
+                *([metallb] if metallb else []),
+                *([handover] if handover else []),
+            ],
             cert_manager=[cert_manager] if cert_manager else [],
+            namespace_import_id=adoption.namespace_import_id(names.GATEWAY_NAMESPACE),
         ),
         opts=on_cluster,
     )

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from . import names
+from .adoption import AdoptionPlan, release_adoption
 from .chart_keys import merged_values
 from .kubernetes import KubernetesObject, metadata, namespace
 from .policy import peer_authentication_spec
@@ -24,6 +25,9 @@ RELEASES: tuple[tuple[str, str], ...] = (
     ("istio-cni", "cni"),
     ("ztunnel", "ztunnel"),
 )
+
+# The mesh-wide PeerAuthentication: the one named `default` in the root namespace (istio-system).
+MESH_PEER_AUTHENTICATION = "default"
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,8 @@ class IstioAmbientArgs:
     gateway_api_crds: pulumi.Resource | None
     # helmValues per release name, merged over the program's values last.
     extra_values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # adoptExisting: the releases to install with take-ownership or import, and istio-system's import.
+    adoption: AdoptionPlan = field(default_factory=AdoptionPlan)
 
 
 def chart_values(
@@ -80,7 +86,10 @@ class IstioAmbient(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: IstioAmbientArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("homelab-mesh:istio:IstioAmbient", name, None, opts)
-        self.namespace = namespace(names.ISTIO_NAMESPACE, opts=pulumi.ResourceOptions(parent=self))
+        self.namespace = namespace(
+            names.ISTIO_NAMESPACE,
+            opts=pulumi.ResourceOptions(parent=self, import_=args.adoption.namespace_import_id(names.ISTIO_NAMESPACE)),
+        )
         values = {
             release: merged_values(release_values, args.extra_values.get(release, {}))
             for release, release_values in chart_values(args.version, args.hub, args.platform, args.resources).items()
@@ -94,6 +103,7 @@ class IstioAmbient(pulumi.ComponentResource):
             if release_name == "istiod" and args.gateway_api_crds is not None:
                 # The previous Istio minor runs the new CRDs too, so they change first (the documented order).
                 depends_on.append(args.gateway_api_crds)
+            adopted, adoption_options = release_adoption(args.adoption, release_name, names.ISTIO_NAMESPACE)
             self.releases[release_name] = k8s.helm.v3.Release(
                 release_name,
                 name=release_name,
@@ -105,12 +115,16 @@ class IstioAmbient(pulumi.ComponentResource):
                 timeout=args.helm_timeout_seconds,
                 cleanup_on_fail=True,
                 max_history=5,
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    # istio-base owns the Istio CRDs: replacing or deleting it deletes every Istio resource.
-                    protect=release_name == "istio-base",
-                    depends_on=depends_on,
-                    custom_timeouts=pulumi.CustomTimeouts(create=operation_timeout, update=operation_timeout),
+                **adopted,
+                opts=pulumi.ResourceOptions.merge(
+                    pulumi.ResourceOptions(
+                        parent=self,
+                        # istio-base owns the Istio CRDs: replacing or deleting it deletes every Istio resource.
+                        protect=release_name == "istio-base",
+                        depends_on=depends_on,
+                        custom_timeouts=pulumi.CustomTimeouts(create=operation_timeout, update=operation_timeout),
+                    ),
+                    adoption_options,
                 ),
             )
             previous = self.releases[release_name]
@@ -120,7 +134,7 @@ class IstioAmbient(pulumi.ComponentResource):
             "mesh-peer-authentication",
             api_version="security.istio.io/v1",
             kind="PeerAuthentication",
-            metadata=metadata("default", names.ISTIO_NAMESPACE),
+            metadata=metadata(MESH_PEER_AUTHENTICATION, names.ISTIO_NAMESPACE),
             spec=peer_authentication_spec(args.mtls_mode),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.releases["istiod"]]),
         )

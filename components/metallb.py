@@ -12,6 +12,7 @@ import pulumi_command as command
 import pulumi_kubernetes as k8s
 
 from . import names
+from .adoption import AdoptionPlan, release_adoption
 from .chart_keys import merged_values
 from .images import mirrored
 from .kubernetes import KubernetesObject, metadata, namespace
@@ -30,6 +31,7 @@ PRIVILEGED = {f"pod-security.kubernetes.io/{mode}": "privileged" for mode in ("e
 # kubelet's node-pressure eviction order, and below the cluster's own critical pods.
 SPEAKER_PRIORITY_CLASS = "homelab-network-critical"
 SPEAKER_PRIORITY = 1_000_000_000
+L2_ADVERTISEMENT = "homelab-l2"
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class MetalLBArgs:
     # helmValues.metallb, merged over the program's values last.
     extra_values: Mapping[str, Any] = field(default_factory=dict)
     webhook_timeout_seconds: int = 300
+    # adoptExisting: take-ownership or import of the release, import of metallb-system.
+    adoption: AdoptionPlan = field(default_factory=AdoptionPlan)
 
 
 def chart_values(resources: Mapping[str, ResourceProfile], image_registry: str | None = None) -> dict[str, Any]:
@@ -116,7 +120,14 @@ class MetalLB(pulumi.ComponentResource):
     def __init__(self, name: str, args: MetalLBArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("homelab-mesh:metallb:MetalLB", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.namespace = namespace(names.METALLB_NAMESPACE, labels=PRIVILEGED, opts=child)
+        self.namespace = namespace(
+            names.METALLB_NAMESPACE,
+            labels=PRIVILEGED,
+            opts=pulumi.ResourceOptions(
+                parent=self, import_=args.adoption.namespace_import_id(names.METALLB_NAMESPACE)
+            ),
+        )
+        adopted, adoption_options = release_adoption(args.adoption, "metallb", names.METALLB_NAMESPACE)
         self.priority_class = KubernetesObject(
             "metallb-speaker-priority",
             api_version="scheduling.k8s.io/v1",
@@ -136,8 +147,12 @@ class MetalLB(pulumi.ComponentResource):
             timeout=args.helm_timeout_seconds,
             cleanup_on_fail=True,
             max_history=5,
+            **adopted,
             # Pods naming a PriorityClass that does not exist are refused at admission.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.priority_class]),
+            opts=pulumi.ResourceOptions.merge(
+                pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.priority_class]),
+                adoption_options,
+            ),
         )
         self.webhook_ready = command.local.Command(
             "metallb-webhook-ready",
@@ -161,7 +176,7 @@ class MetalLB(pulumi.ComponentResource):
             "l2-advertisement",
             api_version=METALLB_API,
             kind="L2Advertisement",
-            metadata=metadata("homelab-l2", names.METALLB_NAMESPACE),
+            metadata=metadata(L2_ADVERTISEMENT, names.METALLB_NAMESPACE),
             spec=l2_advertisement_spec(all_pools),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.webhook_ready, *self.pools]),
         )

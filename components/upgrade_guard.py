@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 
 import pulumi
@@ -10,7 +11,7 @@ import pulumi_command as command
 
 from .scripts import BASH, kube_environment, script
 from .upgrade import Pair, crds_wait_for_istiod, decide, live_check_environment
-from .version_record import VersionRecord
+from .version_record import PREVIOUS_ISTIO, VersionRecord
 from .versions import parse_version
 
 
@@ -22,6 +23,8 @@ class UpgradeGuardArgs:
     kube_context: str | None
     # Only decides whether the end-of-life warning is printed; it never reaches a resource's inputs.
     today: date
+    # What the cluster inspection reads (components/inspection.py); empty: no inspection.
+    inspection: Mapping[str, str] = field(default_factory=dict)
 
 
 def target_pair(istio_version: str, gateway_api_version: str) -> Pair:
@@ -38,6 +41,10 @@ class UpgradeGuard(pulumi.ComponentResource):
       downgrade or an unsupported intermediate pair, comparing the recorded versions with the configured ones.
     - `live_check` (up only): the cluster's Kubernetes version, running istiod, the installed CRDs and who
       owns them, and `istioctl x precheck` when istioctl is installed.
+    - `inspection` (up only): every object the stack would install or take and who owns it; refuses what
+      would fight (an Argo CD Application), fail (another tool's objects without adoptExisting) or hang (the
+      gateway address held by another Service). Its first run is the stack's first `pulumi up`; later runs
+      (when what it inspects changes) know the stack's own Helm releases and adopted namespaces.
     """
 
     def __init__(self, name: str, args: UpgradeGuardArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -57,6 +64,9 @@ class UpgradeGuard(pulumi.ComponentResource):
         expected = pulumi.Output.all(self.record.previous_gateway_api_version, self.record.gateway_api_version).apply(
             lambda versions: " ".join(sorted({version for version in versions if version}))
         )
+        # A rollback the record allows (to the pair before the last step) is the one move below the running
+        # istiod the live check accepts; otherwise the running istiod is the floor, as if recorded.
+        rollback_istio = getattr(self.record, PREVIOUS_ISTIO).apply(lambda version: version or "")
         check = script("check-upgrade.sh")
         self.live_check = command.local.Command(
             "upgrade-live-check",
@@ -69,8 +79,22 @@ class UpgradeGuard(pulumi.ComponentResource):
                 GATEWAY_API_VERSION=args.gateway_api_version,
                 GATEWAY_API_CRDS=args.gateway_api_crds,
                 EXPECTED_GATEWAY_API_VERSIONS=expected,  # type: ignore[arg-type]
+                ALLOWED_ROLLBACK_ISTIO_VERSION=rollback_istio,  # type: ignore[arg-type]
                 **live_check_environment(target),
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.record]),
         )
+        self.inspection = None
+        if args.inspection:
+            inspect = script("inspect-cluster.sh")
+            # The same script twice: its first run is the stack's first `pulumi up` (nothing on the cluster is
+            # this stack's yet); an update runs only after a first run passed.
+            self.inspection = command.local.Command(
+                "cluster-inspection",
+                create=f"MODE=first-deploy\n{inspect}",
+                update=f"MODE=redeploy\n{inspect}",
+                interpreter=BASH,
+                environment=kube_environment(args.kube_context, **args.inspection),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         self.register_outputs({"istioVersion": args.istio_version, "gatewayApiVersion": args.gateway_api_version})

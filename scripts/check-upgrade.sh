@@ -11,6 +11,8 @@
 #   TARGET_ISTIO_GATEWAY_API_MINORS      Gateway API minors the target istiod runs with, e.g. "1.5 1.6"
 #   ISTIO_MINORS_FOR_TARGET_CRDS         Istio minors that run the target CRDs, e.g. "1.31"
 #   CRDS_AFTER_ISTIOD                    true: the CRDs change after istiod; false: before it
+#   ALLOWED_ROLLBACK_ISTIO_VERSION       optional: the Istio version of the pair before the stack's last step,
+#                                        the one version below the running istiod the guard allows
 #   KUBE_CONTEXT                         optional kubeconfig context
 set -u
 # uses: lib/kube.sh
@@ -92,6 +94,13 @@ if [ $? -eq 0 ]; then
     if [ "$distance" -gt 1 ] || [ "$distance" -lt -1 ]; then
         fail "the cluster runs istiod $istiod_version and istioVersion is $ISTIO_VERSION: move one Istio minor per" \
             "pulumi up (README, Upgrading)"
+    fi
+    # The running istiod is where the stack starts, as if recorded: an adopted cluster (or one changed by
+    # hand) is never moved below it, except back to the pair before the stack's own last step.
+    if newer_than "$istiod_version" "$ISTIO_VERSION" && [ "$ISTIO_VERSION" != "${ALLOWED_ROLLBACK_ISTIO_VERSION:-}" ]; then
+        fail "the cluster runs istiod $istiod_version, newer than istioVersion $ISTIO_VERSION; Istio is never" \
+            "downgraded. Set istioVersion to the running version (${istiod_version%%-*}) and step forward from there" \
+            "(README, Upgrading)"
     fi
     if [ "$CRDS_AFTER_ISTIOD" = false ] && ! listed "$istiod_minor" "$ISTIO_MINORS_FOR_TARGET_CRDS"; then
         fail "the Gateway API CRDs change to $GATEWAY_API_VERSION before istiod, and the running istiod" \

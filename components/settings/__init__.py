@@ -20,7 +20,8 @@ from pulumi.runtime import config as runtime_config
 
 from .. import versions
 from ..images import mirrored
-from . import charts, demo, mesh, network, routes, tls
+from . import adoption, charts, demo, mesh, network, routes, tls
+from .adoption import AdoptionSettings
 from .checks import check_hostname, check_namespace, check_port
 from .demo import DemoAppSettings
 from .mesh import AuthorizationRule, MeshedNamespace, MtlsMode, NamespaceOptions, Platform
@@ -34,6 +35,7 @@ __all__ = [
     "KNOWN_KEYS",
     "SCALAR_KEYS",
     "AddressPool",
+    "AdoptionSettings",
     "AuthorizationRule",
     "ConfigError",
     "DemoAppSettings",
@@ -62,6 +64,7 @@ SCALAR_KEYS = (
     *routes.SCALAR_KEYS,
     *tls.SCALAR_KEYS,
     *demo.SCALAR_KEYS,
+    *adoption.SCALAR_KEYS,
 )
 STRUCTURED_KEYS = (*charts.STRUCTURED_KEYS, *mesh.STRUCTURED_KEYS, *network.STRUCTURED_KEYS, *routes.STRUCTURED_KEYS)
 SECRET_KEYS = tls.SECRET_KEYS
@@ -102,6 +105,7 @@ class Settings:
     image_registry: str | None
     demo_app: DemoAppSettings | None
     monitoring: bool
+    adoption: AdoptionSettings
 
 
 def configured_keys() -> set[str]:
@@ -175,6 +179,7 @@ def parse_settings(
         },
     )
     monitoring = reader.boolean("monitoring", False)
+    adoption_settings = adoption.read_adoption(reader, gateway_address, metallb is not None)
 
     if reader.problems:
         raise ConfigError(reader.problems)
@@ -207,6 +212,7 @@ def parse_settings(
         image_registry=image_registry,
         demo_app=demo_app,
         monitoring=monitoring,
+        adoption=adoption_settings,
     )
 
 
