@@ -21,6 +21,8 @@ import pulumi
 TAKE_OWNERSHIP = "takeOwnership"
 # Owners in the report that leave nothing to adopt.
 NOBODY = ("absent", "this-stack")
+# Plain objects besides namespaces that adoption imports: MetalLB's configuration (see AdoptionPlan).
+IMPORTED_RESOURCES = ("ipaddresspools.metallb.io", "l2advertisements.metallb.io")
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,9 @@ class AdoptionPlan:
     take_ownership: frozenset[str] = frozenset()
     import_releases: frozenset[str] = frozenset()
     import_namespaces: frozenset[str] = frozenset()
+    # MetalLB's address pools and L2Advertisement, by `<kind> <namespace>/<name>`: a pool holding a Service's
+    # address cannot be deleted and made again without taking the address away.
+    import_objects: frozenset[str] = frozenset()
 
     def release_import_id(self, release: str, namespace: str) -> str | None:
         # The ID pulumi-kubernetes imports a Release by: `<namespace>/<name>` (provider helm_release.go Read).
@@ -37,6 +42,9 @@ class AdoptionPlan:
 
     def namespace_import_id(self, namespace: str) -> str | None:
         return namespace if namespace in self.import_namespaces else None
+
+    def object_import_id(self, kind: str, namespace: str, name: str) -> str | None:
+        return f"{namespace}/{name}" if f"{kind.lower()} {namespace}/{name}" in self.import_objects else None
 
 
 class InspectionReportError(RuntimeError):
@@ -49,7 +57,7 @@ def parse_report(stdout: str) -> AdoptionPlan:
     lines = stdout.strip().splitlines()
     if not lines or lines[-1] != "end":
         raise InspectionReportError(f"the cluster inspection gave no complete report:\n{stdout}")
-    take, imports, namespaces = set(), set(), set()
+    take, imports, namespaces, objects = set(), set(), set(), set()
     for line in lines[:-1]:
         fields = line.split()
         if fields[0] == "release" and len(fields) == 5:
@@ -60,11 +68,15 @@ def parse_report(stdout: str) -> AdoptionPlan:
                 take.add(release)
         elif fields[0] == "object" and len(fields) == 5:
             _, resource, _namespace, name, owner = fields
-            if resource == "namespace" and owner not in NOBODY:
+            if owner in NOBODY:
+                continue
+            if resource == "namespace":
                 namespaces.add(name)
+            elif resource in IMPORTED_RESOURCES:
+                objects.add(f"{resource.partition('.')[0].removesuffix('s')} {_namespace}/{name}")
         else:
             raise InspectionReportError(f"the cluster inspection gave a line this program cannot read: {line!r}")
-    return AdoptionPlan(frozenset(take), frozenset(imports), frozenset(namespaces))
+    return AdoptionPlan(frozenset(take), frozenset(imports), frozenset(namespaces), frozenset(objects))
 
 
 def release_adoption(plan: AdoptionPlan, release: str, namespace: str) -> tuple[dict[str, Any], pulumi.ResourceOptions]:

@@ -167,10 +167,10 @@ class MetalLB(pulumi.ComponentResource):
             triggers=[args.settings.version],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release]),
         )
-        self.pools = [self._pool(pool, [self.webhook_ready]) for pool in args.settings.pools]
+        self.pools = [self._pool(pool, [self.webhook_ready], args.adoption) for pool in args.settings.pools]
         if args.settings.gateway_pool is not None:
             # Created only once the pool it was cut from has shrunk: MetalLB refuses overlapping pools.
-            self.pools.append(self._pool(args.settings.gateway_pool, [self.webhook_ready, *self.pools]))
+            self.pools.append(self._pool(args.settings.gateway_pool, [self.webhook_ready, *self.pools], args.adoption))
         all_pools = args.settings.all_pools
         self.l2_advertisement = KubernetesObject(
             "l2-advertisement",
@@ -178,11 +178,15 @@ class MetalLB(pulumi.ComponentResource):
             kind="L2Advertisement",
             metadata=metadata(L2_ADVERTISEMENT, names.METALLB_NAMESPACE),
             spec=l2_advertisement_spec(all_pools),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.webhook_ready, *self.pools]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[self.webhook_ready, *self.pools],
+                import_=args.adoption.object_import_id("L2Advertisement", names.METALLB_NAMESPACE, L2_ADVERTISEMENT),
+            ),
         )
         self.register_outputs({"pools": [pool.name for pool in all_pools]})
 
-    def _pool(self, pool: AddressPool, depends_on: list[pulumi.Resource]) -> KubernetesObject:
+    def _pool(self, pool: AddressPool, depends_on: list[pulumi.Resource], adoption: AdoptionPlan) -> KubernetesObject:
         return KubernetesObject(
             pool_resource_name(pool.name),
             api_version=METALLB_API,
@@ -196,6 +200,7 @@ class MetalLB(pulumi.ComponentResource):
                 # object must go first or the webhook refuses the new one as overlapping it.
                 aliases=[pulumi.Alias(name=pool_resource_name(pool.renamed_from))] if pool.renamed_from else None,
                 delete_before_replace=True,
+                import_=adoption.object_import_id("IPAddressPool", names.METALLB_NAMESPACE, pool.name),
             ),
         )
 

@@ -79,7 +79,16 @@ kind_missing() {
 }
 
 row() {
-  printf '  %-58s %-30s %s\n' "$1" "$2" "$3" >>"$table"
+  printf '  %-72s %-34s %s\n' "$1" "$2" "$3" >>"$table"
+}
+
+# "made by istioctl", "made outside this stack" (owner: other).
+made_by() {
+  if [ "$1" = other ]; then
+    echo "made outside this stack"
+  else
+    echo "made by $1"
+  fi
 }
 
 refuse() {
@@ -200,7 +209,7 @@ while read -r release namespace resource name; do
   records=$(kube -n "$namespace" get secrets -l "owner=helm,name=$release" -o name 2>"$work/error") ||
     could_not_ask "Helm release records of $release in $namespace"
   classify "$resource" "$namespace" "$name"
-  what="helm release $release ($namespace; $resource/$name)"
+  what="helm release $release ($namespace)"
   record=no
   if [ -n "$records" ]; then
     record=yes
@@ -231,7 +240,7 @@ while read -r release namespace resource name; do
         row "$what" "$who" "install, taking ownership"
       else
         row "$what" "$who" "refused: adoptExisting is false"
-        refuse "$what exists, made by $who; Helm refuses to install over objects without its ownership metadata. Set adoptExisting: true to take them over (README: Adopt an existing cluster)"
+        refuse "$what: its $resource $namespace/$name exists, $(made_by "$who"); Helm refuses to install over objects without its ownership metadata. Set adoptExisting: true to take them over (README: Adopt an existing cluster)"
       fi
       ;;
   esac
@@ -240,6 +249,15 @@ $releases
 EOF
 
 # --- Plain objects the program creates with fixed names ------------------------------------------------------
+# What adoptExisting imports (components/adoption.py): namespaces, and MetalLB's pools and L2Advertisement,
+# which cannot be deleted and made again under a Service that holds one of their addresses.
+importable() {
+  case "$1" in
+    namespace | ipaddresspools.metallb.io | l2advertisements.metallb.io) return 0 ;;
+  esac
+  return 1
+}
+
 while read -r resource namespace name; do
   [ -n "$resource" ] || continue
   classify "$resource" "$namespace" "$name"
@@ -259,14 +277,14 @@ while read -r resource namespace name; do
     *)
       if [ "$mode" = redeploy ]; then
         row "$what" "$who" "keep (adopted before)"
-      elif [ "$adopt" = true ] && [ "$resource" = namespace ]; then
+      elif [ "$adopt" = true ] && importable "$resource"; then
         row "$what" "$who" "import"
-      elif [ "$resource" = namespace ]; then
+      elif importable "$resource"; then
         row "$what" "$who" "refused: adoptExisting is false"
-        refuse "$what exists, made by $who, and is not this stack's. Set adoptExisting: true to import it, or import it yourself with pulumi import (README: Adopt an existing cluster)"
+        refuse "$what exists, $(made_by "$who"), and is not this stack's. Set adoptExisting: true to import it, or import it yourself with pulumi import (README: Adopt an existing cluster)"
       else
         row "$what" "$who" "refused: not this stack's"
-        refuse "$what exists, made by $who, and is not this stack's. Delete it, or bring it into the stack with pulumi import (README: Adopt an existing cluster)"
+        refuse "$what exists, $(made_by "$who"), and is not this stack's. Delete it, or bring it into the stack with pulumi import (README: Adopt an existing cluster)"
       fi
       ;;
   esac

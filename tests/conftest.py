@@ -32,19 +32,22 @@ _EVALUATED: dict[str, Evaluation] = {}
 
 @pytest.fixture
 def run() -> Evaluate:
-    """Evaluate a stack with config overrides: run(overrides={...}, secrets={...}, stack=..., stack_file=...)."""
+    """Evaluate a stack with config overrides: run(overrides={...}, secrets={...}, stack=..., stack_file=...,
+    cluster_report=<what the cluster inspection answers with adoptExisting>)."""
 
     def _run(
         overrides: Mapping[str, Any] | None = None,
         secrets: Mapping[str, str] | None = None,
         stack: str = "homelab",
         stack_file: Path | None = None,
+        cluster_report: str | None = None,
     ) -> Evaluation:
         # The same config always gives the same registrations (tests/test_determinism.py), so one evaluation
         # serves every test that asks for it; tests only read what it recorded.
-        key = json.dumps([stack, overrides, secrets, str(stack_file)], sort_keys=True, default=str)
+        key = json.dumps([stack, overrides, secrets, str(stack_file), cluster_report], sort_keys=True, default=str)
         if key not in _EVALUATED:
-            _EVALUATED[key] = evaluate(stack, overrides=overrides, secrets=secrets, stack_file=stack_file)
+            report = {"cluster_report": cluster_report} if cluster_report is not None else {}
+            _EVALUATED[key] = evaluate(stack, overrides=overrides, secrets=secrets, stack_file=stack_file, **report)
         return _EVALUATED[key]
 
     return _run

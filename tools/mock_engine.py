@@ -34,6 +34,9 @@ SECRET_PLACEHOLDER = "mock-secret-value"
 TLS_PLACEHOLDER_KEYS = ("tlsCertificate", "tlsPrivateKey")
 MOCK_VALIDITY_END = "2027-11-30T12:00:00Z"
 YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# What the cluster inspection reports while the program is evaluated with adoptExisting (scripts/inspect-cluster.sh,
+# MODE=report): an empty cluster unless a test hands in the report of a recorded one.
+EMPTY_CLUSTER_REPORT = "end\n"
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,8 @@ class Evaluation:
     outputs: dict[str, Any]
     secret_outputs: frozenset[str]
     logs: list[tuple[str, str]]
+    # The inputs of each command the program ran while it was evaluated (pulumi-command's local.run).
+    runs: list[dict[str, Any]] = field(default_factory=list)
 
     def named(self, name: str) -> Registration:
         hits = [r for r in self.registrations.values() if r.name == name]
@@ -93,6 +98,10 @@ class Evaluation:
 
 class MeshMocks(pulumi.runtime.Mocks):
     """Echo inputs as state and add the computed outputs the program reads (certificates, release status)."""
+
+    def __init__(self, cluster_report: str = EMPTY_CLUSTER_REPORT) -> None:
+        self.cluster_report = cluster_report
+        self.runs: list[dict[str, Any]] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         state = dict(args.inputs)
@@ -121,6 +130,10 @@ class MeshMocks(pulumi.runtime.Mocks):
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, None]:
+        if args.token == "command:local:run":
+            # The only command the program runs while it is evaluated: the cluster inspection's report.
+            self.runs.append(dict(args.args))
+            return {"stdout": self.cluster_report, "stderr": ""}, None
         return {}, None
 
 
@@ -283,10 +296,12 @@ def evaluate(
     root: Path = ROOT,
     program: Path | None = None,
     stack_file: Path | None = None,
+    cluster_report: str = EMPTY_CLUSTER_REPORT,
 ) -> Evaluation:
     """Run the program once on a fresh mock engine and return everything it registered and exported.
 
     `stack_file`: read the stack's config from this file instead of `Pulumi.<stack>.yaml` beside the project.
+    `cluster_report`: what the cluster inspection answers the program (adoptExisting).
     The program runs on a thread of its own: the SDK records the Python stack of every resource it registers,
     and a test runner's deep stack would make that a fifth of the evaluation's cost.
     """
@@ -295,7 +310,7 @@ def evaluate(
 
     def run() -> None:
         try:
-            result.append(_evaluate(stack, overrides, secrets, root, program, stack_file))
+            result.append(_evaluate(stack, overrides, secrets, root, program, stack_file, cluster_report))
         except BaseException as error:  # re-raised on the caller's thread
             failure.append(error)
 
@@ -314,12 +329,14 @@ def _evaluate(
     root: Path,
     program: Path | None,
     stack_file: Path | None,
+    cluster_report: str = EMPTY_CLUSTER_REPORT,
 ) -> Evaluation:
     project, config, secret_keys = stack_config(stack, root, overrides, secrets, stack_file)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     logs = _LogCollector()
-    monitor = RecordingMonitor(MeshMocks())
+    mocks = MeshMocks(cluster_report)
+    monitor = RecordingMonitor(mocks)
     try:
         pulumi.runtime.set_all_config(config, secret_keys)
         # A fresh root Stack per evaluation, so outputs never leak from one evaluation into the next.
@@ -334,7 +351,9 @@ def _evaluate(
         pulumi.runtime.set_all_config({}, [])
         loop.close()
         asyncio.set_event_loop(None)
-    return Evaluation(stack, dict(monitor.registrations), outputs, frozenset(secret_outputs), logs.records)
+    return Evaluation(
+        stack, dict(monitor.registrations), outputs, frozenset(secret_outputs), logs.records, list(mocks.runs)
+    )
 
 
 def _run_program(main: Path) -> None:
