@@ -155,7 +155,7 @@ if settings.gateway_hostnames and settings.tls.mode == "cert-manager":
 handover = None
 if settings.adoption.handover_from and settings.gateway_address:
     handover = AddressHandover(
-        "gateway-address-handover",
+        "address-handover",
         AddressHandoverArgs(
             service=settings.adoption.handover_from,
             address=settings.gateway_address,

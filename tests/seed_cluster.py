@@ -99,4 +99,5 @@ def detached(*extra: Reply) -> list[Reply]:
 
 
 def empty_cluster() -> list[Reply]:
-    return [NO_ARGO_CD, NO_ISTIO_OPERATOR, NO_HELM_RECORDS, Reply("get services -A", "default/kubernetes||||\n"), ABSENT]
+    nothing_holds_an_address = Reply("get services -A", "default/kubernetes||||\n")
+    return [NO_ARGO_CD, NO_ISTIO_OPERATOR, NO_HELM_RECORDS, nothing_holds_an_address, ABSENT]

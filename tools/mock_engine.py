@@ -129,11 +129,11 @@ class MeshMocks(pulumi.runtime.Mocks):
             state["stdout"] = ""
         return f"{args.name}-id", state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, None]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list | None]:
         if args.token == "command:local:run":
             # The only command the program runs while it is evaluated: the cluster inspection's report.
             self.runs.append(dict(args.args))
-            return {"stdout": self.cluster_report, "stderr": ""}, None
+            return {"stdout": self.cluster_report, "stderr": ""}, []
         return {}, None
 
 

@@ -1,0 +1,466 @@
+"""Taking over the homelab's existing cluster: the inspection against the recorded seed cluster (under bash
+and dash), the adoption it leads to on the mock engine, the address hand-over and the live check's floor."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components.inspection import kubectl_resource
+from components.kubernetes import type_token
+from components.settings import ConfigError
+from tests import seed_cluster as seed
+from tests.stubs import Reply, Stubs
+from tools.mock_engine import Evaluation, evaluate
+
+Evaluate = Callable[..., Evaluation]
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = "inspect-cluster.sh"
+RELEASES = ("istio-base", "istiod", "istio-cni", "ztunnel", "metallb")
+ADOPT = {"adoptExisting": True}
+ON_SECOND_ADDRESS = {"adoptExisting": True, "gatewayAddress": seed.SECOND_ADDRESS}
+
+
+def inspection(evaluation: Evaluation, **changes: str) -> dict[str, str]:
+    """The environment the program gives the inspection at `pulumi up`, with a test's changes."""
+    return {**evaluation.named("cluster-inspection").inputs["environment"], **changes}
+
+
+def row(table: str, what: str) -> list[str]:
+    """The owner and action words of the table row about `what`."""
+    lines = [line.strip() for line in table.splitlines() if line.strip().startswith(what + " ")]
+    assert len(lines) == 1, (what, table)
+    return lines[0][len(what) :].split()
+
+
+def inspect(stubs: Stubs, evaluation: Evaluation, replies: list[Reply], mode: str = "first-deploy") -> Any:
+    stubs.add("kubectl", *replies)
+    return stubs.run(SCRIPT, **inspection(evaluation, MODE=mode))
+
+
+def report_of(stubs: Stubs, evaluation: Evaluation, replies: list[Reply]) -> str:
+    result = inspect(stubs, evaluation, replies, mode="report")
+    assert result.status == 0, result.stderr
+    return result.stdout
+
+
+# --- the inspection at `pulumi up`, against the seed cluster --------------------------------------------------
+
+
+class TestInspection:
+    def test_the_seed_is_refused_while_argo_cd_manages_it_with_the_commands_that_detach_it(
+        self, stubs: Stubs, homelab: Evaluation
+    ) -> None:
+        result = inspect(stubs, homelab, seed.seed())
+
+        assert result.status == 1
+        for release, application in [("istiod", "istiod"), ("ztunnel", "istio-ztunnel"), ("metallb", "metallb")]:
+            assert f"helm release {release} " in result.stderr
+            assert f"still managed by the Argo CD Application(s) {application}," in result.stderr
+            assert (
+                f"kubectl --context homelab -n argocd patch application {application} --type merge "
+                """-p '{"metadata":{"finalizers":null}}'"""
+            ) in result.stderr
+            assert f"kubectl --context homelab -n argocd delete application {application}\n" in result.stderr
+        assert "non-cascading delete" in result.stderr
+
+    def test_without_adoption_the_detached_seed_is_refused_naming_the_setting(
+        self, stubs: Stubs, homelab: Evaluation
+    ) -> None:
+        result = inspect(stubs, homelab, seed.detached())
+
+        assert result.status == 1
+        assert "Argo CD" not in result.stderr
+        assert (
+            "helm release istiod (istio-system): its deployment istio-system/istiod exists, made by istioctl; Helm "
+            "refuses to install over objects without its ownership metadata. Set adoptExisting: true"
+        ) in result.stderr
+        assert "its deployment metallb-system/metallb-controller exists, made by helm template" in result.stderr
+        for namespace in ("istio-system", "istio-gateway", "metallb-system"):
+            assert f"- namespace {namespace} exists, made outside this stack, and is not this stack's. Set " in (
+                result.stderr
+            )
+
+    def test_with_adoption_only_the_address_held_by_the_classic_gateway_is_refused(
+        self, stubs: Stubs, run: Evaluate
+    ) -> None:
+        result = inspect(stubs, run(overrides=ADOPT), seed.detached())
+
+        assert result.status == 1
+        refusals = [line for line in result.stderr.splitlines() if line.startswith("- ")]
+        assert refusals == [
+            f"- gatewayAddress {seed.ADDRESS} is held by the Service {seed.CLASSIC_SERVICE}; the Gateway would wait "
+            "for it forever. Give the Gateway a free address of the pool first, and once it answers there hand this "
+            f"one over with handoverFrom: {seed.CLASSIC_SERVICE} (README: Adopt an existing cluster)"
+        ]
+
+    def test_with_adoption_on_a_second_address_it_passes_and_tables_every_owner(
+        self, stubs: Stubs, run: Evaluate
+    ) -> None:
+        result = inspect(stubs, run(overrides=ON_SECOND_ADDRESS), seed.detached())
+
+        assert result.status == 0, result.stderr
+        istiod = row(result.stdout, "helm release istiod (istio-system)")
+        assert istiod == ["istioctl", "install,", "taking", "ownership"]
+        assert row(result.stdout, "helm release metallb (metallb-system)")[:3] == ["helm", "template", "install,"]
+        assert row(result.stdout, "namespace istio-gateway") == ["other", "import"]
+        assert row(result.stdout, "priorityclass homelab-network-critical") == ["nothing", "yet", "create"]
+        assert row(result.stdout, f"address {seed.SECOND_ADDRESS}") == ["free", "assign"]
+
+    def test_the_handover_service_may_hold_the_address(self, stubs: Stubs, run: Evaluate) -> None:
+        evaluation = run(overrides={**ADOPT, "handoverFrom": seed.CLASSIC_SERVICE})
+
+        result = inspect(stubs, evaluation, seed.detached(), mode="redeploy")
+
+        assert result.status == 0, result.stderr
+        assert f"Service {seed.CLASSIC_SERVICE}" in result.stdout
+        assert "hand over (handoverFrom)" in result.stdout
+
+    def test_another_service_holding_the_address_is_still_refused_during_a_handover(
+        self, stubs: Stubs, run: Evaluate
+    ) -> None:
+        evaluation = run(overrides={**ADOPT, "handoverFrom": seed.CLASSIC_SERVICE})
+        replies = seed.detached(seed.services(holder="media/jellyfin"))
+
+        result = inspect(stubs, evaluation, replies, mode="redeploy")
+
+        assert result.status == 1
+        assert f"gatewayAddress {seed.ADDRESS} is held by the Service media/jellyfin" in result.stderr
+
+    def test_a_redeploy_knows_the_stacks_own_releases_and_keeps_what_it_adopted(
+        self, stubs: Stubs, run: Evaluate
+    ) -> None:
+        records = Reply("get secrets -l owner=helm", "secret/sh.helm.release.v1.istiod.v2\n")
+        evaluation = run(overrides={"gatewayAddress": seed.SECOND_ADDRESS})
+
+        result = inspect(stubs, evaluation, seed.detached(records), mode="redeploy")
+
+        assert result.status == 0, result.stderr
+        assert row(result.stdout, "helm release istiod (istio-system)") == ["this", "stack", "upgrade"]
+        assert row(result.stdout, "namespace istio-gateway") == ["other", "keep", "(adopted", "before)"]
+
+    def test_what_pulumi_applied_is_this_stacks(self, stubs: Stubs, run: Evaluate) -> None:
+        applied = Reply("get namespace istio-gateway", "||||||| pulumi-kubernetes-2f4a6c1e kubectl-label ")
+        evaluation = run(overrides={"gatewayAddress": seed.SECOND_ADDRESS})
+
+        result = inspect(stubs, evaluation, seed.detached(applied))
+
+        assert row(result.stdout + result.stderr, "namespace istio-gateway") == ["this", "stack", "keep"]
+
+    def test_a_helm_release_installed_outside_the_stack_is_refused_without_adoption(
+        self, stubs: Stubs, homelab: Evaluation
+    ) -> None:
+        records = Reply("name=metallb -o name", "secret/sh.helm.release.v1.metallb.v3\n")
+
+        result = inspect(stubs, homelab, seed.detached(records))
+
+        assert result.status == 1
+        assert "- helm release metallb (metallb-system) was installed by Helm outside this stack. Set " in result.stderr
+
+    @pytest.mark.parametrize(
+        ("failing", "error", "says"),
+        [
+            (
+                "get secrets -l owner=helm,name=istiod",
+                'Error from server (Forbidden): secrets is forbidden: User "preview" cannot list resource "secrets"',
+                "could not read Helm release records of istiod in istio-system",
+            ),
+            (
+                "get applications.argoproj.io",
+                "Unable to connect to the server: dial tcp 192.168.1.10:6443: connect: no route to host",
+                "could not read Argo CD Applications in namespace argocd",
+            ),
+            (
+                "get namespace istio-gateway",
+                'Error from server (Forbidden): namespaces "istio-gateway" is forbidden',
+                "could not read namespace istio-gateway",
+            ),
+            (
+                "get services -A",
+                "error: context deadline exceeded",
+                "could not read the cluster's Services (who holds 192.168.1.240)",
+            ),
+        ],
+        ids=["forbidden-secrets", "unreachable", "forbidden-namespace", "timeout"],
+    )
+    def test_could_not_ask_is_never_absent(
+        self, stubs: Stubs, run: Evaluate, failing: str, error: str, says: str
+    ) -> None:
+        result = inspect(stubs, run(overrides=ADOPT), seed.detached(Reply(failing, stderr=error, status=1)))
+
+        assert result.status == 1
+        assert f"cluster inspection: {says}; nothing was changed" in result.stderr
+        assert error in result.stderr
+        assert "passed" not in result.stdout
+
+    def test_a_missing_kubectl_is_named(self, stubs: Stubs, homelab: Evaluation) -> None:
+        result = stubs.run(SCRIPT, system_path="", **inspection(homelab))
+
+        assert result.status == 127
+        assert "kubectl is not on PATH" in result.stderr
+
+    def test_every_read_is_a_get_in_the_stacks_context(self, stubs: Stubs, run: Evaluate) -> None:
+        inspect(stubs, run(overrides=ON_SECOND_ADDRESS), seed.detached())
+
+        calls = stubs.calls("kubectl")
+        assert calls and all(call.startswith("--context homelab ") for call in calls)
+        assert all(call.split()[2 if call.split()[2] == "get" else 4] == "get" for call in calls)
+
+
+# --- adoption on the mock engine: what the report makes the program register ---------------------------------
+
+
+def releases(evaluation: Evaluation) -> dict[str, Any]:
+    return {registration.name: registration for registration in evaluation.of_type("kubernetes:helm.sh/v3:Release")}
+
+
+def imported(evaluation: Evaluation) -> dict[str, str]:
+    return {r.name: r.request.importId for r in evaluation.registrations.values() if r.request.importId}
+
+
+class TestAdoption:
+    def test_without_adoption_the_program_reads_nothing_from_the_cluster(self, homelab: Evaluation) -> None:
+        assert homelab.runs == []
+        assert not any(release.inputs.get("takeOwnership") for release in releases(homelab).values())
+        assert imported(homelab) == {}
+
+    def test_with_adoption_the_program_asks_for_the_report_read_only(self, run: Evaluate) -> None:
+        evaluation = run(overrides=ADOPT)
+
+        assert len(evaluation.runs) == 1
+        environment = evaluation.runs[0]["environment"]
+        assert environment["MODE"] == "report"
+        assert environment["KUBE_CONTEXT"] == "homelab"
+        assert evaluation.runs[0]["interpreter"] == evaluation.named("cluster-inspection").inputs["interpreter"]
+
+    def test_the_seed_takes_ownership_of_exactly_the_releases_with_objects_and_imports_its_namespaces(
+        self, stubs: Stubs, run: Evaluate
+    ) -> None:
+        report = report_of(stubs, run(overrides=ON_SECOND_ADDRESS), seed.detached())
+
+        evaluation = run(overrides=ON_SECOND_ADDRESS, cluster_report=report)
+
+        owned = {name for name, release in releases(evaluation).items() if release.inputs.get("takeOwnership")}
+        assert owned == set(RELEASES)
+        assert imported(evaluation) == {
+            "istio-system": "istio-system",
+            "metallb-system": "metallb-system",
+            "istio-gateway": "istio-gateway",
+        }
+
+    def test_an_empty_cluster_adopts_nothing(self, stubs: Stubs, run: Evaluate) -> None:
+        report = report_of(stubs, run(overrides=ADOPT), seed.empty_cluster())
+
+        evaluation = run(overrides=ADOPT, cluster_report=report)
+
+        assert not any(release.inputs.get("takeOwnership") for release in releases(evaluation).values())
+        assert imported(evaluation) == {}
+
+    def test_an_existing_helm_release_and_pool_are_imported_not_installed(self, stubs: Stubs, run: Evaluate) -> None:
+        record = Reply("name=metallb -o name", "secret/sh.helm.release.v1.metallb.v3\n")
+        pool = Reply("get ipaddresspools.metallb.io homelab-lan", "||||||| argocd-controller ")
+        report = report_of(stubs, run(overrides=ON_SECOND_ADDRESS), seed.detached(record, pool))
+
+        evaluation = run(overrides=ON_SECOND_ADDRESS, cluster_report=report)
+
+        assert imported(evaluation)["metallb"] == "metallb-system/metallb"
+        assert imported(evaluation)["address-pool-homelab-lan"] == "metallb-system/homelab-lan"
+        assert not releases(evaluation)["metallb"].inputs.get("takeOwnership")
+
+    def test_an_unfinished_report_stops_the_program(self) -> None:
+        with pytest.raises(RuntimeError, match="no complete report"):
+            evaluate("homelab", overrides=ADOPT, cluster_report="release istiod istio-system no istioctl\n")
+
+    def test_turning_adoption_off_again_changes_no_release(self, stubs: Stubs, run: Evaluate) -> None:
+        report = report_of(stubs, run(overrides=ON_SECOND_ADDRESS), seed.detached())
+        adopted = releases(run(overrides=ON_SECOND_ADDRESS, cluster_report=report))
+        after = releases(run(overrides={"gatewayAddress": seed.SECOND_ADDRESS}))
+
+        for name in RELEASES:
+            # The engine puts the old value back for an ignored property (processIgnoreChanges): no diff.
+            assert after[name].ignore_changes == ("takeOwnership",)
+            kept = {key: value for key, value in adopted[name].inputs.items() if key != "takeOwnership"}
+            assert after[name].inputs == kept, name
+
+    def test_the_inspection_runs_before_any_cluster_change(self, homelab: Evaluation) -> None:
+        check = homelab.named("cluster-inspection")
+        provider = next(r for r in homelab.registrations.values() if r.type == "pulumi:providers:kubernetes")
+
+        assert check.parent == homelab.named("upgrade-guard").urn
+        assert check.urn in provider.dependencies
+        assert check.inputs["create"].startswith("MODE=first-deploy\n")
+        assert check.inputs["update"].startswith("MODE=redeploy\n")
+
+
+# --- the objects the inspection checks are the ones the program registers -----------------------------------
+
+
+SYSTEM_NAMESPACES = {"istio-system", "istio-gateway", "metallb-system", "cert-manager"}
+
+
+def registered_objects(evaluation: Evaluation, meshed: set[str]) -> set[str]:
+    found = set()
+    for registration in evaluation.registrations.values():
+        metadata = registration.inputs.get("metadata") or {}
+        api_version, kind = registration.inputs.get("apiVersion"), registration.inputs.get("kind")
+        if not registration.type.startswith("kubernetes:") or not kind or registration.type.endswith("Patch"):
+            continue
+        assert registration.type == type_token(api_version, kind)
+        namespace = metadata.get("namespace")
+        if kind == "Namespace" and metadata["name"] in meshed:
+            continue
+        if namespace is None or namespace in SYSTEM_NAMESPACES:
+            found.add(f"{kubectl_resource(api_version, kind)} {namespace or '-'} {metadata['name']}")
+    return found
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"tlsMode": "cert-manager", "gatewayReplicas": 2},
+        {"metallbEnabled": False, "addressPools": None},
+        {"gatewayHostnames": [], "routes": []},
+    ],
+    ids=["homelab", "cert-manager", "no-metallb", "no-gateway"],
+)
+def test_the_inspection_checks_every_fixed_object_the_program_creates(
+    run: Evaluate, overrides: Mapping[str, Any]
+) -> None:
+    evaluation = run(overrides=overrides)
+    environment = evaluation.named("cluster-inspection").inputs["environment"]
+    meshed = {"demo-apps", "tekton-builds", "localstack"}
+
+    assert set(environment["OBJECTS"].splitlines()) == registered_objects(evaluation, meshed)
+
+
+def test_the_starter_stacks_objects_are_checked_too() -> None:
+    evaluation = evaluate("starter", stack_file=ROOT / "stacks" / "starter.yaml")
+    environment = evaluation.named("cluster-inspection").inputs["environment"]
+
+    assert set(environment["OBJECTS"].splitlines()) == registered_objects(evaluation, {"demo-apps"})
+
+
+# --- handoverFrom -------------------------------------------------------------------------------------------
+
+
+HANDOVER = {**ADOPT, "handoverFrom": seed.CLASSIC_SERVICE}
+GATEWAY_STATE = "get gateways.gateway.networking.k8s.io ingress"
+
+
+class TestHandover:
+    def test_the_gateway_moves_only_after_the_holder_is_gone(self, run: Evaluate) -> None:
+        evaluation = run(overrides=HANDOVER)
+        command = evaluation.named("gateway-address-handover")
+
+        assert command.urn in evaluation.named("ingress-gateway").dependencies
+        assert evaluation.named("cluster-inspection").urn in command.dependencies
+        assert command.inputs["environment"]["SERVICE"] == seed.CLASSIC_SERVICE
+        assert command.inputs["environment"]["ADDRESS"] == seed.ADDRESS
+
+    def test_the_holder_is_deleted_once_the_gateway_answers(self, stubs: Stubs, run: Evaluate) -> None:
+        command = run(overrides=HANDOVER).children("address-handover")[0]
+        stubs.add(
+            "kubectl",
+            Reply(GATEWAY_STATE, f"True {seed.SECOND_ADDRESS}"),
+            Reply("get service istio-ingressgateway", "service/istio-ingressgateway"),
+            Reply("delete service istio-ingressgateway", 'service "istio-ingressgateway" deleted\n'),
+        )
+
+        result = stubs.run("handover-gateway-address.sh", **command.inputs["environment"])
+
+        assert result.status == 0, result.stderr
+        assert result.calls["kubectl"][-1] == "--context homelab -n istio-gateway delete service istio-ingressgateway"
+        assert f"{seed.ADDRESS} moves to the Gateway istio-gateway/ingress" in result.stdout
+
+    @pytest.mark.parametrize("state", ["", f"False {seed.SECOND_ADDRESS}", "True "], ids=["absent", "no", "no-address"])
+    def test_the_holder_stays_while_the_gateway_does_not_answer(self, stubs: Stubs, run: Evaluate, state: str) -> None:
+        command = run(overrides=HANDOVER).children("address-handover")[0]
+        stubs.add("kubectl", Reply(GATEWAY_STATE, state))
+
+        result = stubs.run("handover-gateway-address.sh", **command.inputs["environment"])
+
+        assert result.status == 1
+        assert "does not answer yet" in result.stderr
+        assert not any("delete" in call for call in result.calls["kubectl"])
+
+    def test_a_holder_already_gone_is_done(self, stubs: Stubs, run: Evaluate) -> None:
+        command = run(overrides=HANDOVER).children("address-handover")[0]
+        stubs.add(
+            "kubectl",
+            Reply(GATEWAY_STATE, f"True {seed.SECOND_ADDRESS}"),
+            Reply("get service istio-ingressgateway", ""),
+        )
+
+        result = stubs.run("handover-gateway-address.sh", **command.inputs["environment"])
+
+        assert result.status == 0, result.stderr
+        assert "no longer exists" in result.stdout
+
+    def test_an_unreadable_holder_is_not_gone(self, stubs: Stubs, run: Evaluate) -> None:
+        command = run(overrides=HANDOVER).children("address-handover")[0]
+        stubs.add(
+            "kubectl",
+            Reply(GATEWAY_STATE, f"True {seed.SECOND_ADDRESS}"),
+            Reply("get service istio-ingressgateway", stderr="Error from server (Forbidden)", status=1),
+        )
+
+        result = stubs.run("handover-gateway-address.sh", **command.inputs["environment"])
+
+        assert result.status == 1
+        assert "cannot read the Service istio-gateway/istio-ingressgateway" in result.stderr
+
+
+# --- bad input ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        ({"adoptExisting": "yes"}, 'homelab-mesh:adoptExisting: must be true or false, got "yes"'),
+        (
+            {"handoverFrom": "istio-ingressgateway"},
+            'homelab-mesh:handoverFrom: "istio-ingressgateway" is not <namespace>/<service>',
+        ),
+        (
+            {"handoverFrom": seed.CLASSIC_SERVICE, "gatewayAddress": None},
+            "homelab-mesh:handoverFrom: hands gatewayAddress over from another MetalLB Service",
+        ),
+    ],
+    ids=["adopt-not-boolean", "handover-not-namespaced", "handover-without-address"],
+)
+def test_bad_adoption_settings_are_named(
+    config_error: Callable[..., ConfigError], overrides: Mapping[str, Any], problem: str
+) -> None:
+    error = config_error(overrides=overrides)
+
+    assert any(found.startswith(problem) for found in error.problems), error.problems
+
+
+# --- the live check: the running istiod is the floor ----------------------------------------------------------
+
+
+def live_check(stubs: Stubs, homelab: Evaluation, running: str, **changes: str) -> Any:
+    from tests.test_check_upgrade import crds, istiod, server
+
+    stubs.add("kubectl", server("v1.33.4+k3s1"), istiod(running), crds("v1.4.1"))
+    environment = {**homelab.named("upgrade-live-check").inputs["environment"], **changes}
+    return stubs.run("check-upgrade.sh", **environment)
+
+
+def test_the_adopted_homelab_starts_at_its_running_istiod(stubs: Stubs, homelab: Evaluation) -> None:
+    result = live_check(stubs, homelab, "1.28.2")
+
+    assert result.status == 0, result.stderr
+    assert "istiod 1.28 -> 1.28.2" in result.stdout
+
+
+def test_an_adopted_istiod_is_never_moved_down(stubs: Stubs, homelab: Evaluation) -> None:
+    result = live_check(stubs, homelab, "1.29.9")
+
+    assert result.status == 1
+    assert "runs istiod 1.29.9-distroless, newer than istioVersion 1.28.2; Istio is never downgraded" in result.stderr
+    assert "Set istioVersion to the running version (1.29.9)" in result.stderr
