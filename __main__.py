@@ -56,6 +56,19 @@ provider = k8s.Provider(
 )
 on_cluster = pulumi.ResourceOptions(providers={"kubernetes": provider})
 
+# handoverFrom: the Service holding gatewayAddress (the classic gateway) goes before the pools and the Gateway move it.
+handover = None
+if settings.adoption.handover_from and settings.gateway_address:
+    handover = AddressHandover(
+        "address-handover",
+        AddressHandoverArgs(
+            service=settings.adoption.handover_from,
+            address=settings.gateway_address,
+            kube_context=settings.kube_context,
+            depends_on=[guard],
+        ),
+    )
+
 metallb = None
 if settings.metallb is not None:
     metallb = MetalLB(
@@ -68,6 +81,7 @@ if settings.metallb is not None:
             image_registry=settings.image_registry,
             extra_values=settings.helm_values.get("metallb", {}),
             adoption=adoption,
+            pools_wait_for=[handover] if handover else [],
         ),
         opts=on_cluster,
     )
@@ -151,19 +165,6 @@ if settings.gateway_hostnames and settings.tls.mode == "cert-manager":
         opts=on_cluster,
     )
 
-# handoverFrom: the Service holding gatewayAddress (the classic gateway) goes just before the Gateway takes it.
-handover = None
-if settings.adoption.handover_from and settings.gateway_address:
-    handover = AddressHandover(
-        "address-handover",
-        AddressHandoverArgs(
-            service=settings.adoption.handover_from,
-            address=settings.gateway_address,
-            kube_context=settings.kube_context,
-            depends_on=[guard],
-        ),
-    )
-
 ingress = None
 if settings.gateway_hostnames:
     ingress = IngressGateway(
@@ -232,6 +233,10 @@ if settings.verify_front_door and ingress is not None:
             hostnames=settings.gateway_hostnames,
             routes=settings.routes,
             ca_certificate_pem=ingress.certificates.ca_certificate_pem,
+            pinned_secrets={
+                hostname: f"{names.GATEWAY_NAMESPACE}/{secret}"
+                for hostname, secret in settings.tls.existing_secrets.items()
+            },
             kube_context=settings.kube_context,
             timeout_seconds=settings.verify_timeout_seconds,
             # The demo app answers the first route of a new stack: check it once it is ready.

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_command as command
@@ -23,6 +23,9 @@ class FrontDoorCheckArgs:
     timeout_seconds: int
     # The Gateway, its HTTP redirect route and every HTTPRoute: what the check exercises.
     depends_on: Sequence[pulumi.Resource]
+    # tlsMode existing: hostname -> `<namespace>/<Secret>` whose certificate the gateway must serve, the one
+    # the hostname's clients were served before.
+    pinned_secrets: Mapping[str, str] = field(default_factory=dict)
 
 
 def route_rules(routes: Sequence[Route]) -> str:
@@ -52,12 +55,15 @@ class FrontDoorCheck(pulumi.ComponentResource):
             environment["KUBE_CONTEXT"] = args.kube_context
         if args.ca_certificate_pem is not None:
             environment["CA_CERTIFICATE_PEM"] = args.ca_certificate_pem
+        pins = "".join(f"{hostname} {secret}\n" for hostname, secret in sorted(args.pinned_secrets.items()))
+        if pins:
+            environment["PINNED_CERTIFICATES"] = pins
         self.check = command.local.Command(
             "check-front-door",
             create=script("check-front-door.sh"),
             interpreter=BASH,
             environment=environment,
-            triggers=[hostnames, address, rules, args.ca_certificate_pem or ""],
+            triggers=[hostnames, address, rules, args.ca_certificate_pem or "", *([pins] if pins else [])],
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
         self.register_outputs({"stdout": self.check.stdout})

@@ -133,6 +133,9 @@ def planned_objects(settings: Settings) -> tuple[PlannedObject, ...]:
 
 
 def _tls_secrets(settings: Settings) -> list[str]:
+    if settings.tls.mode == "existing":
+        # The Secrets are there already and stay whoever's they are: the listeners only reference them.
+        return []
     if settings.tls.mode == "provided":
         return [PROVIDED_SECRET]
     if settings.tls.mode == "cert-manager":

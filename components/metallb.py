@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +46,11 @@ class MetalLBArgs:
     webhook_timeout_seconds: int = 300
     # adoptExisting: take-ownership or import of the release, import of metallb-system.
     adoption: AdoptionPlan = field(default_factory=AdoptionPlan)
+    # handoverFrom: the pools change only once the Service holding the gateway address is gone. Otherwise
+    # the address leaves every pool for a moment (it moves into the gateway's own pool), and MetalLB clears a
+    # Service's address that no pool allows (v0.16.1 controller/service.go, "current IP not allowed by
+    # config"), so the old holder and the Gateway would race for it.
+    pools_wait_for: Sequence[pulumi.Resource] = ()
 
 
 def chart_values(resources: Mapping[str, ResourceProfile], image_registry: str | None = None) -> dict[str, Any]:
@@ -167,10 +172,11 @@ class MetalLB(pulumi.ComponentResource):
             triggers=[args.settings.version],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release]),
         )
-        self.pools = [self._pool(pool, [self.webhook_ready], args.adoption) for pool in args.settings.pools]
+        waits_for = [self.webhook_ready, *args.pools_wait_for]
+        self.pools = [self._pool(pool, waits_for, args.adoption) for pool in args.settings.pools]
         if args.settings.gateway_pool is not None:
             # Created only once the pool it was cut from has shrunk: MetalLB refuses overlapping pools.
-            self.pools.append(self._pool(args.settings.gateway_pool, [self.webhook_ready, *self.pools], args.adoption))
+            self.pools.append(self._pool(args.settings.gateway_pool, [*waits_for, *self.pools], args.adoption))
         all_pools = args.settings.all_pools
         self.l2_advertisement = KubernetesObject(
             "l2-advertisement",

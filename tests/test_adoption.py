@@ -357,6 +357,9 @@ class TestHandover:
         command = evaluation.named("gateway-address-handover")
 
         assert command.urn in evaluation.named("ingress-gateway").dependencies
+        # The address leaves the LAN pool for the gateway's own only once nobody holds it.
+        assert command.urn in evaluation.named("address-pool-homelab-lan").dependencies
+        assert command.urn in evaluation.named("address-pool-ingress-gateway").dependencies
         assert evaluation.named("cluster-inspection").urn in command.dependencies
         assert command.inputs["environment"]["SERVICE"] == seed.CLASSIC_SERVICE
         assert command.inputs["environment"]["ADDRESS"] == seed.ADDRESS
@@ -464,3 +467,80 @@ def test_an_adopted_istiod_is_never_moved_down(stubs: Stubs, homelab: Evaluation
     assert result.status == 1
     assert "runs istiod 1.29.9-distroless, newer than istioVersion 1.28.2; Istio is never downgraded" in result.stderr
     assert "Set istioVersion to the running version (1.29.9)" in result.stderr
+
+
+# --- the read-only form a user runs before the first `pulumi up` ----------------------------------------------
+
+
+def test_the_user_runs_the_same_inspection_before_the_first_pulumi_up(
+    stubs: Stubs, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from tools import inspect as inspect_tool
+
+    stubs.add("kubectl", *seed.seed())
+    monkeypatch.setenv("PATH", f"{stubs.bin}:/usr/bin:/bin")
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "never seen by the script")
+
+    status = inspect_tool.main(["--stack", "homelab"])
+
+    assert status == 1
+    assert "delete application istio-ztunnel" in capfd.readouterr().err
+    assert all(" get " in f" {call} " for call in stubs.calls("kubectl"))
+
+
+# --- tlsMode existing: the certificates clients trust today -------------------------------------------------
+
+EXISTING = {
+    "tlsMode": "existing",
+    "caValidityDays": None,
+    "existingTlsSecrets": {"demo-app1.local": "demo-app1-tls", "harbor.local": "harbor-tls"},
+}
+
+
+def test_existing_secrets_are_served_as_they_are(run: Evaluate) -> None:
+    evaluation = run(overrides=EXISTING)
+
+    listeners = evaluation.named("ingress-gateway").inputs["spec"]["listeners"]
+    assert {listener.get("hostname"): listener.get("tls", {}).get("certificateRefs") for listener in listeners} == {
+        None: None,
+        "demo-app1.local": [{"group": "", "kind": "Secret", "name": "demo-app1-tls"}],
+        "harbor.local": [{"group": "", "kind": "Secret", "name": "harbor-tls"}],
+    }
+    assert evaluation.of_type("kubernetes:core/v1:Secret") == []
+    assert evaluation.of_type("tls:index/selfSignedCert:SelfSignedCert") == []
+    check = evaluation.named("check-front-door").inputs["environment"]
+    assert check["PINNED_CERTIFICATES"] == (
+        "demo-app1.local istio-gateway/demo-app1-tls\nharbor.local istio-gateway/harbor-tls\n"
+    )
+    assert "CA_CERTIFICATE_PEM" not in check
+
+
+@pytest.mark.parametrize(
+    ("secrets", "problem"),
+    [
+        ({"demo-app1.local": "demo-app1-tls"}, "homelab-mesh:existingTlsSecrets: names no TLS Secret for harbor.local"),
+        (
+            {**EXISTING["existingTlsSecrets"], "grafana.local": "grafana-tls"},
+            "homelab-mesh:existingTlsSecrets.grafana.local: is not in gatewayHostnames",
+        ),
+        (
+            {**EXISTING["existingTlsSecrets"], "harbor.local": "Harbor_TLS"},
+            'homelab-mesh:existingTlsSecrets.harbor.local: "Harbor_TLS" is not a valid Secret name',
+        ),
+    ],
+    ids=["missing", "unknown-hostname", "bad-name"],
+)
+def test_existing_secrets_name_every_hostname(
+    config_error: Callable[..., ConfigError], secrets: dict[str, str], problem: str
+) -> None:
+    error = config_error(overrides={**EXISTING, "existingTlsSecrets": secrets})
+
+    assert any(found.startswith(problem) for found in error.problems), error.problems
+
+
+def test_existing_secrets_belong_to_tls_mode_existing(config_error: Callable[..., ConfigError]) -> None:
+    error = config_error(overrides={"existingTlsSecrets": EXISTING["existingTlsSecrets"]})
+
+    assert "homelab-mesh:existingTlsSecrets: is only used with tlsMode: existing (tlsMode is private-ca)" in (
+        error.problems
+    )
