@@ -24,7 +24,7 @@ def test_release_is_pinned_and_named(homelab: Evaluation, release: str, chart: s
     assert inputs.get("skipAwait") in (None, False), "Helm must wait for readiness"
 
 
-GUARD = {"deployed-versions", "upgrade-live-check"}
+GUARD = {"deployed-versions", "upgrade-live-check", "cluster-inspection"}
 
 
 def test_releases_are_chained_in_documented_order_behind_the_guard(homelab: Evaluation) -> None:
