@@ -10,8 +10,10 @@
 #                   and fieldManagerName) or the label app.kubernetes.io/managed-by=pulumi (client-side
 #                   apply, metadata/labels.go TrySetManagedByLabel). Pulumi does not name the stack there, so
 #                   another Pulumi stack's object counts too; its create then fails with AlreadyExists.
-#                   A Helm release record counts as this stack's on a redeploy (MODE=redeploy): the stack
-#                   passed this inspection before, when the record was either absent or adopted.
+#                   A Helm release record counts as this stack's on a redeploy (MODE=redeploy: the stack
+#                   passed this inspection before, when the record was either absent or adopted), and in a
+#                   namespace this stack created (the release waits for its namespace: a stack deployed
+#                   before this inspection existed).
 #   argocd          an Application in namespace argocd still manages it: the tracking annotation
 #                   argocd.argoproj.io/tracking-id (`<app>:<group>/<kind>:<ns>/<name>`, the default tracking
 #                   since Argo CD 3.0) or the label app.kubernetes.io/instance names it, or its destination
@@ -103,8 +105,8 @@ if ! applications=$(kube -n argocd get applications.argoproj.io \
   applications=""
 fi
 
-# The Applications (space-separated) that manage an object: by its tracking id or instance label, else by
-# destination namespace.
+# The Applications (space-separated) that manage an object: the one its tracking id or instance label
+# names; for an object that names none, those deploying to its namespace.
 managing_applications() {
   local tracking instance namespace found name destination
   tracking="${1%%:*}"
@@ -119,7 +121,7 @@ managing_applications() {
   done <<EOF
 $applications
 EOF
-  if [ -z "$found" ] && [ -n "$namespace" ] && [ "$namespace" != - ]; then
+  if [ -z "$found" ] && [ -z "$tracking$instance" ] && [ -n "$namespace" ] && [ "$namespace" != - ]; then
     while read -r name destination; do
       if [ -n "$name" ] && [ "$destination" = "$namespace" ]; then
         found="$found $name"
@@ -213,7 +215,8 @@ while read -r release namespace resource name; do
   record=no
   if [ -n "$records" ]; then
     record=yes
-    if [ "$mode" = redeploy ]; then
+    namespace_owner=$(owner namespace - "$namespace") || exit 1
+    if [ "$mode" = redeploy ] || [ "${namespace_owner%%|*}" = "this stack" ]; then
       who="this stack"
     elif [ "$who" != argocd ]; then
       who="helm release"

@@ -50,6 +50,37 @@ def report_of(stubs: Stubs, evaluation: Evaluation, replies: list[Reply]) -> str
 # --- the inspection at `pulumi up`, against the seed cluster --------------------------------------------------
 
 
+GATEWAY_SERVICE = "istio-gateway/ingress-istio"
+
+
+def deployed_by_this_stack(*extra: Reply) -> list[Reply]:
+    """A cluster this program deployed before the inspection existed: namespaces it applied (a
+    `pulumi-kubernetes-*` field manager), its releases installed by Helm with their records."""
+
+    releases = [("istio-base", "istio-system"), ("istiod", "istio-system"), ("istio-cni", "istio-system")]
+    releases += [("ztunnel", "istio-system"), ("metallb", "metallb-system")]
+    anchors = {
+        "get serviceaccount istio-reader-service-account": "istio-base",
+        "get deployment istiod": "istiod",
+        "get daemonset istio-cni-node": "istio-cni",
+        "get daemonset ztunnel": "ztunnel",
+        "get deployment metallb-controller": "metallb",
+    }
+    return [
+        *extra,
+        seed.NO_ARGO_CD,
+        seed.NO_ISTIO_OPERATOR,
+        *(Reply(f"name={release} -o name", f"secret/sh.helm.release.v1.{release}.v1\n") for release, _ in releases),
+        *(Reply(query, f"Helm|{release}|{release}||||| helm ") for query, release in anchors.items()),
+        *(
+            Reply(f"get namespace {namespace}", "||||||| pulumi-kubernetes-5a1b2c3d ")
+            for namespace in ("istio-system", "metallb-system", "istio-gateway")
+        ),
+        seed.services(holder=GATEWAY_SERVICE),
+        seed.ABSENT,
+    ]
+
+
 class TestInspection:
     def test_the_seed_is_refused_while_argo_cd_manages_it_with_the_commands_that_detach_it(
         self, stubs: Stubs, homelab: Evaluation
@@ -149,6 +180,30 @@ class TestInspection:
         result = inspect(stubs, evaluation, seed.detached(applied))
 
         assert row(result.stdout + result.stderr, "namespace istio-gateway") == ["this", "stack", "keep"]
+
+    def test_a_stack_deployed_before_the_inspection_existed_passes_its_first_run(
+        self, stubs: Stubs, homelab: Evaluation
+    ) -> None:
+        result = inspect(stubs, homelab, deployed_by_this_stack())
+
+        assert result.status == 0, result.stderr
+        assert row(result.stdout, "helm release istiod (istio-system)") == ["this", "stack", "upgrade"]
+        assert row(result.stdout, "namespace metallb-system") == ["this", "stack", "keep"]
+        assert row(result.stdout, f"address {seed.ADDRESS}") == ["this", "stack", f"({GATEWAY_SERVICE})", "keep"]
+
+    def test_an_application_deploying_to_the_same_namespace_claims_only_what_names_no_owner(
+        self, stubs: Stubs, homelab: Evaluation
+    ) -> None:
+        kiali = Reply("get applications.argoproj.io", "kiali istio-system\n")
+        leftover = Reply("get peerauthentications.security.istio.io", "||||||| kubectl-client-side-apply ")
+
+        result = inspect(stubs, homelab, deployed_by_this_stack(kiali, leftover))
+
+        assert result.status == 1
+        assert row(result.stderr, "helm release istiod (istio-system)") == ["this", "stack", "upgrade"]
+        assert "peerauthentications.security.istio.io istio-system/default is still managed by the Argo CD " in (
+            result.stderr
+        )
 
     def test_a_helm_release_installed_outside_the_stack_is_refused_without_adoption(
         self, stubs: Stubs, homelab: Evaluation
