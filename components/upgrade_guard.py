@@ -64,9 +64,9 @@ class UpgradeGuard(pulumi.ComponentResource):
         expected = pulumi.Output.all(self.record.previous_gateway_api_version, self.record.gateway_api_version).apply(
             lambda versions: " ".join(sorted({version for version in versions if version}))
         )
-        # A rollback the record allows (to the pair before the last step) is the one move below the running
-        # istiod the live check accepts; otherwise the running istiod is the floor, as if recorded.
-        rollback_istio = getattr(self.record, PREVIOUS_ISTIO).apply(lambda version: version or "")
+        # The version this step leaves, once the record accepted it: a step down from there is the stack's own
+        # rollback; any other move below the running istiod is refused, as if the running version were recorded.
+        stepped_from = getattr(self.record, PREVIOUS_ISTIO).apply(lambda version: version or "")
         check = script("check-upgrade.sh")
         self.live_check = command.local.Command(
             "upgrade-live-check",
@@ -79,7 +79,7 @@ class UpgradeGuard(pulumi.ComponentResource):
                 GATEWAY_API_VERSION=args.gateway_api_version,
                 GATEWAY_API_CRDS=args.gateway_api_crds,
                 EXPECTED_GATEWAY_API_VERSIONS=expected,  # type: ignore[arg-type]
-                ALLOWED_ROLLBACK_ISTIO_VERSION=rollback_istio,  # type: ignore[arg-type]
+                STEPPED_FROM_ISTIO_VERSION=stepped_from,  # type: ignore[arg-type]
                 **live_check_environment(target),
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.record]),

@@ -11,8 +11,9 @@
 #   TARGET_ISTIO_GATEWAY_API_MINORS      Gateway API minors the target istiod runs with, e.g. "1.5 1.6"
 #   ISTIO_MINORS_FOR_TARGET_CRDS         Istio minors that run the target CRDs, e.g. "1.31"
 #   CRDS_AFTER_ISTIOD                    true: the CRDs change after istiod; false: before it
-#   ALLOWED_ROLLBACK_ISTIO_VERSION       optional: the Istio version of the pair before the stack's last step,
-#                                        the one version below the running istiod the guard allows
+#   STEPPED_FROM_ISTIO_VERSION           optional: the Istio version the stack's record says this step leaves
+#                                        (its previousIstioVersion once the record accepted the step); a
+#                                        step down is the stack's own rollback only from that version
 #   KUBE_CONTEXT                         optional kubeconfig context
 set -u
 # uses: lib/kube.sh
@@ -96,8 +97,10 @@ if [ $? -eq 0 ]; then
             "pulumi up (README, Upgrading)"
     fi
     # The running istiod is where the stack starts, as if recorded: an adopted cluster (or one changed by
-    # hand) is never moved below it, except back to the pair before the stack's own last step.
-    if newer_than "$istiod_version" "$ISTIO_VERSION" && [ "$ISTIO_VERSION" != "${ALLOWED_ROLLBACK_ISTIO_VERSION:-}" ]; then
+    # hand) is never moved below it, except by the rollback the record accepted, which steps down from
+    # the version the stack itself deployed.
+    if newer_than "$istiod_version" "$ISTIO_VERSION" &&
+        [ "${istiod_version%%-*}" != "${STEPPED_FROM_ISTIO_VERSION:-}" ]; then
         fail "the cluster runs istiod $istiod_version, newer than istioVersion $ISTIO_VERSION; Istio is never" \
             "downgraded. Set istioVersion to the running version (${istiod_version%%-*}) and step forward from there" \
             "(README, Upgrading)"

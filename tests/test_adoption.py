@@ -599,3 +599,17 @@ def test_existing_secrets_belong_to_tls_mode_existing(config_error: Callable[...
     assert "homelab-mesh:existingTlsSecrets: is only used with tlsMode: existing (tlsMode is private-ca)" in (
         error.problems
     )
+
+
+def test_the_stacks_own_rollback_still_steps_down_from_what_it_deployed(stubs: Stubs, homelab: Evaluation) -> None:
+    from components.version_record import PREVIOUS_ISTIO, VersionRecordProvider
+
+    # The record of a stack that stepped 1.28.2 -> 1.29.9 accepts going back, and says which version it leaves.
+    deployed = {"istioVersion": "1.29.9", "gatewayApiVersion": "v1.4.1", PREVIOUS_ISTIO: "1.28.2"}
+    deployed["previousGatewayApiVersion"] = "v1.4.1"
+    back = VersionRecordProvider().check(deployed, {"istioVersion": "1.28.2", "gatewayApiVersion": "v1.4.1"})
+    assert back.failures == []
+
+    result = live_check(stubs, homelab, "1.29.9", STEPPED_FROM_ISTIO_VERSION=back.inputs[PREVIOUS_ISTIO])
+
+    assert result.status == 0, result.stderr
