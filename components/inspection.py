@@ -30,6 +30,8 @@ from .settings import Settings
 from .tls import CA_ISSUER, PROVIDED_SECRET
 
 INSPECTION_SCRIPT = "inspect-cluster.sh"
+# The CRD the live check reads the installed bundle from (scripts/check-upgrade.sh).
+GATEWAY_API_CRD = "gateways.gateway.networking.k8s.io"
 # The one Service istiod generates for the stack's Gateway (`<gateway>-<gatewayClassName>`).
 GATEWAY_SERVICE = f"{names.GATEWAY_NAMESPACE}/{names.GATEWAY_SERVICE_ACCOUNT}"
 
@@ -151,6 +153,8 @@ def inspection_environment(settings: Settings) -> dict[str, str]:
         "RELEASES": release_lines(release_anchors(settings)),
         "OBJECTS": "".join(f"{planned.line}\n" for planned in planned_objects(settings)),
     }
+    if settings.gateway_api_crds == "managed":
+        environment["GATEWAY_API_CRD"] = GATEWAY_API_CRD
     if settings.gateway_hostnames and settings.gateway_address and settings.metallb is not None:
         environment["GATEWAY_ADDRESS"] = settings.gateway_address
         environment["GATEWAY_SERVICE"] = GATEWAY_SERVICE

@@ -35,6 +35,8 @@
 #   ADOPT_EXISTING    true: other tools' objects are taken over (Helm take-ownership, imports); false: refused
 #   RELEASES          one a line: <release> <namespace> <resource> <name>  (an object the chart renders)
 #   OBJECTS           one a line: <resource> <namespace or -> <name>  (plain objects the program creates)
+#   GATEWAY_API_CRD   optional: a CRD of the Gateway API bundle the stack installs (gatewayApiCrds: managed);
+#                     its owner is shown, the live check (check-upgrade.sh) decides whether it is taken
 #   GATEWAY_ADDRESS   optional: the address the stack's Gateway asks MetalLB for
 #   GATEWAY_SERVICE   <namespace>/<name> of the Service istiod generates for that Gateway
 #   HANDOVER_SERVICE  optional <namespace>/<name>: a Service that may hold the address until it is handed over
@@ -294,6 +296,20 @@ while read -r resource namespace name; do
 done <<EOF
 $objects
 EOF
+
+# --- The Gateway API CRDs --------------------------------------------------------------------------------
+if [ -n "${GATEWAY_API_CRD:-}" ]; then
+  classify customresourcedefinition - "$GATEWAY_API_CRD"
+  what="gateway api crds ($GATEWAY_API_CRD)"
+  case "$who" in
+    absent) row "$what" "nothing yet" "create" ;;
+    argocd)
+      row "$what" "Argo CD: $applications_of" "refused: detach it first"
+      refuse "$what are still managed by the Argo CD Application(s) $applications_of. Detach without deleting what it manages, then run pulumi up again:$(argocd_way_forward "$applications_of")"
+      ;;
+    *) row "$what" "$who" "as upgrade-live-check decides" ;;
+  esac
+fi
 
 if [ -n "$installed_state" ]; then
   row "istiooperator istio-system/installed-state" "istioctl" "left alone"

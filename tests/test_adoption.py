@@ -613,3 +613,27 @@ def test_the_stacks_own_rollback_still_steps_down_from_what_it_deployed(stubs: S
     result = live_check(stubs, homelab, "1.29.9", STEPPED_FROM_ISTIO_VERSION=back.inputs[PREVIOUS_ISTIO])
 
     assert result.status == 0, result.stderr
+
+
+def test_the_gateway_api_crds_are_tabled_and_left_to_the_live_check(stubs: Stubs, run: Evaluate) -> None:
+    applied_by_hand = "||||||| kubectl-client-side-apply "
+    crds = Reply("get customresourcedefinition gateways.gateway.networking.k8s.io", applied_by_hand)
+
+    result = inspect(stubs, run(overrides=ON_SECOND_ADDRESS), seed.detached(crds))
+
+    assert result.status == 0, result.stderr
+    crd_row = row(result.stdout, "gateway api crds (gateways.gateway.networking.k8s.io)")
+    assert crd_row == ["other", "as", "upgrade-live-check", "decides"]
+
+
+def test_gateway_api_crds_an_application_manages_are_refused(stubs: Stubs, homelab: Evaluation) -> None:
+    crds = Reply(
+        "get customresourcedefinition gateways.gateway.networking.k8s.io",
+        "|||gateway-api:apiextensions.k8s.io/CustomResourceDefinition:/gateways.gateway.networking.k8s.io||||",
+    )
+    gateway_api = Reply("get applications.argoproj.io", "gateway-api default\n")
+
+    result = inspect(stubs, homelab, deployed_by_this_stack(gateway_api, crds))
+
+    assert result.status == 1
+    assert "still managed by the Argo CD Application(s) gateway-api" in result.stderr
