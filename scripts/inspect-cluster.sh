@@ -150,11 +150,15 @@ owner() {
   local found managed_by helm_release instance tracking component owning owning_namespace managers applications_of
   applications_of=""
   if [ "$2" = - ]; then
-    found=$(kube get "$1" "$3" --ignore-not-found --show-managed-fields -o "jsonpath=$FIELDS" 2>"$work/error") ||
-      could_not_ask "$1 $3"
-  else
-    found=$(kube -n "$2" get "$1" "$3" --ignore-not-found --show-managed-fields -o "jsonpath=$FIELDS" \
-      2>"$work/error") || could_not_ask "$1 $2/$3"
+    if ! found=$(kube get "$1" "$3" --ignore-not-found --show-managed-fields -o "jsonpath=$FIELDS" 2>"$work/error"); then
+      kind_missing || could_not_ask "$1 $3"
+      found=""
+    fi
+  elif ! found=$(kube -n "$2" get "$1" "$3" --ignore-not-found --show-managed-fields -o "jsonpath=$FIELDS" \
+    2>"$work/error"); then
+    # A kind whose CRD is not installed yet (MetalLB's, Istio's, the Gateway API's on a new cluster).
+    kind_missing || could_not_ask "$1 $2/$3"
+    found=""
   fi
   if [ -z "$found" ]; then
     echo "absent|"

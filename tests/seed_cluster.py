@@ -98,6 +98,26 @@ def detached(*extra: Reply) -> list[Reply]:
     return seed(NO_APPLICATIONS, *extra)
 
 
+def kind_not_installed(resource: str) -> Reply:
+    plural = resource.split(".")[0]
+    return Reply(f"get {resource} ", stderr=f'error: the server doesn\'t have a resource type "{plural}"\n', status=1)
+
+
+# A new cluster has none of the CRDs whose kinds the stack creates: kubectl knows no such resource type.
+CRD_KINDS = [
+    kind_not_installed(resource)
+    for resource in (
+        "peerauthentications.security.istio.io",
+        "ipaddresspools.metallb.io",
+        "l2advertisements.metallb.io",
+        "gateways.gateway.networking.k8s.io",
+        "httproutes.gateway.networking.k8s.io",
+        "issuers.cert-manager.io",
+        "certificates.cert-manager.io",
+    )
+]
+
+
 def empty_cluster() -> list[Reply]:
     nothing_holds_an_address = Reply("get services -A", "default/kubernetes||||\n")
-    return [NO_ARGO_CD, NO_ISTIO_OPERATOR, NO_HELM_RECORDS, nothing_holds_an_address, ABSENT]
+    return [NO_ARGO_CD, NO_ISTIO_OPERATOR, NO_HELM_RECORDS, *CRD_KINDS, nothing_holds_an_address, ABSENT]

@@ -637,3 +637,15 @@ def test_gateway_api_crds_an_application_manages_are_refused(stubs: Stubs, homel
 
     assert result.status == 1
     assert "still managed by the Argo CD Application(s) gateway-api" in result.stderr
+
+
+def test_a_new_cluster_passes_though_the_stacks_crds_are_not_installed_yet(stubs: Stubs, homelab: Evaluation) -> None:
+    result = inspect(stubs, homelab, seed.empty_cluster())
+
+    assert result.status == 0, result.stderr
+    assert row(result.stdout, "gateways.gateway.networking.k8s.io istio-gateway/ingress") == [
+        "nothing",
+        "yet",
+        "create",
+    ]
+    assert any("get ipaddresspools.metallb.io " in call for call in stubs.calls("kubectl"))
