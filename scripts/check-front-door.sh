@@ -14,8 +14,9 @@
 # HOSTNAMES        space-separated gateway hostnames
 # ROUTE_RULES      one rule a line: <hostname> <namespace> <service> <path>
 # PINNED_CERTIFICATES  one a line: <hostname> <namespace>/<TLS Secret>; curl then trusts only that Secret's
-#                  tls.crt (curl accepts a trusted certificate that is not a CA: OpenSSL's partial chains,
-#                  on by default since curl 7.68, `--ssl-no-partialchain` turns them off)
+#                  tls.crt: curl with OpenSSL or a fork of it (LibreSSL, BoringSSL) accepts a trusted
+#                  certificate that is not a root, "partial" chains, by default (libcurl's CURLOPT_SSL_OPTIONS,
+#                  CURLSSLOPT_NO_PARTIALCHAIN, 7.68.0); a curl built on another TLS library may refuse it
 # HTTP_PORT, HTTPS_PORT (80, 443), TIMEOUT_SECONDS (300), INTERVAL_SECONDS (10), REQUEST_TIMEOUT_SECONDS (10)
 # Runs on bash 3.2 (macOS) as well as bash 5: POSIX sh constructs only, plus `local`.
 set -uf
