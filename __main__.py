@@ -5,12 +5,15 @@ from datetime import date
 
 import pulumi
 
+from components import names
 from components.cert_manager import CertManager, CertManagerArgs
 from components.cluster import Cluster
 from components.demo_app import DemoApp, DemoAppArgs
 from components.front_door import FrontDoorCheck, FrontDoorCheckArgs
 from components.gateway_api import GatewayApiCrds, GatewayApiCrdsArgs
+from components.handover import AddressHandover, AddressHandoverArgs
 from components.ingress import IngressGateway, IngressGatewayArgs
+from components.inspection import inspection_environment, read_adoption_plan
 from components.istio import IstioAmbient, IstioAmbientArgs
 from components.mesh_namespace import MeshedNamespace, MeshedNamespaceArgs
 from components.metallb import MetalLB, MetalLBArgs
@@ -27,6 +30,8 @@ gc.set_threshold(10_000, 20, 10)
 settings = load_settings()
 # One decision of which cluster, shared by the Kubernetes provider and every script (components/cluster.py).
 cluster = Cluster(settings.kube_context, settings.cluster_identifier, settings.kubeconfig)
+# adoptExisting: what the cluster already runs decides which releases take ownership or are imported.
+adoption = read_adoption_plan(settings, cluster)
 
 # Nothing in the cluster changes before the upgrade guard agrees (README, Upgrading): the provider waits for
 # it, so a refused version edit (a skipped minor, a downgrade) stops `pulumi up` before its first change.
@@ -38,10 +43,24 @@ guard = UpgradeGuard(
         gateway_api_crds=settings.gateway_api_crds,
         cluster=cluster,
         today=date.today(),
+        inspection=inspection_environment(settings),
     ),
 )
 provider = cluster.provider("homelab", opts=pulumi.ResourceOptions(depends_on=[guard]))
 on_cluster = pulumi.ResourceOptions(providers={"kubernetes": provider})
+
+# handoverFrom: the Service holding gatewayAddress (the classic gateway) goes before the pools and the Gateway move it.
+handover = None
+if settings.adoption.handover_from and settings.gateway_address:
+    handover = AddressHandover(
+        "address-handover",
+        AddressHandoverArgs(
+            service=settings.adoption.handover_from,
+            address=settings.gateway_address,
+            cluster=cluster,
+            depends_on=[guard],
+        ),
+    )
 
 metallb = None
 if settings.metallb is not None:
@@ -54,6 +73,8 @@ if settings.metallb is not None:
             settings.resources,
             image_registry=settings.image_registry,
             extra_values=settings.helm_values.get("metallb", {}),
+            adoption=adoption,
+            pools_wait_for=[handover] if handover else [],
         ),
         opts=on_cluster,
     )
@@ -76,18 +97,22 @@ istio = IstioAmbient(
         order=guard.order,
         gateway_api_crds=lambda: declared_crds[0] if declared_crds else None,
         extra_values=settings.helm_values,
+        adoption=adoption,
     ),
     opts=on_cluster,
 )
 gateway_api = None
 if managed_crds:
+    # The CRDs are retained on delete and the live check has vetted who installed any that exist (README,
+    # Renames and existing objects): their own provider takes CRDs applied by hand at this very release.
+    crd_provider = cluster.provider("gateway-api-crds", pulumi.ResourceOptions(depends_on=[guard]), take_existing=True)
     gateway_api = GatewayApiCrds(
         "gateway-api",
         GatewayApiCrdsArgs(
             settings.gateway_api_version,
             guard.order.apply(lambda order: [guard, *([istio.istiod] if order.crds_after_istiod else [])]),
         ),
-        opts=on_cluster,
+        opts=pulumi.ResourceOptions(providers={"kubernetes": crd_provider}),
     )
     declared_crds.append(gateway_api)
 # Enrolled pods need every node agent running: redirection (istio-cni) and the proxy (ztunnel).
@@ -104,6 +129,7 @@ meshed = {
             cluster=cluster,
             # Waypoints are Gateway API objects: with the CRDs after istiod, they must wait for the CRDs too.
             mesh=[istio.istiod, *dataplane, *([gateway_api] if gateway_api else [])],
+            import_id=adoption.namespace_import_id(namespace.name) if namespace.created else None,
         ),
         opts=on_cluster,
     )
@@ -132,6 +158,7 @@ if settings.gateway_hostnames and settings.tls.mode == "cert-manager":
             depends_on=[gateway_api] if gateway_api else [],
             image_registry=settings.image_registry,
             extra_values=settings.helm_values.get("cert-manager", {}),
+            adoption=adoption,
         ),
         opts=on_cluster,
     )
@@ -148,8 +175,14 @@ if settings.gateway_hostnames:
             replicas=settings.gateway_replicas,
             tls=settings.tls,
             stack=settings.stack,
-            depends_on=[istio.istiod, *([gateway_api] if gateway_api else []), *([metallb] if metallb else [])],
+            depends_on=[
+                istio.istiod,
+                *([gateway_api] if gateway_api else []),
+                *([metallb] if metallb else []),
+                *([handover] if handover else []),
+            ],
             cert_manager=[cert_manager] if cert_manager else [],
+            namespace_import_id=adoption.namespace_import_id(names.GATEWAY_NAMESPACE),
         ),
         opts=on_cluster,
     )
@@ -198,6 +231,10 @@ if settings.verify_front_door and ingress is not None:
             hostnames=settings.gateway_hostnames,
             routes=settings.routes,
             ca_certificate_pem=ingress.certificates.ca_certificate_pem,
+            pinned_secrets={
+                hostname: f"{names.GATEWAY_NAMESPACE}/{secret}"
+                for hostname, secret in settings.tls.existing_secrets.items()
+            },
             cluster=cluster,
             timeout_seconds=settings.verify_timeout_seconds,
             certificate_expiry=ingress.certificates.certificate_expiry,

@@ -13,6 +13,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from .adoption import AdoptionPlan, release_adoption
 from .chart_keys import merged_values
 from .kubernetes import KubernetesObject, metadata
 
@@ -65,6 +66,8 @@ class CertManagerArgs:
     image_registry: str | None = None
     # helmValues.cert-manager, merged over the program's values last.
     extra_values: Mapping[str, Any] = field(default_factory=dict)
+    # adoptExisting: take-ownership or import of the release, import of the namespace.
+    adoption: AdoptionPlan = field(default_factory=AdoptionPlan)
 
 
 class CertManager(pulumi.ComponentResource):
@@ -83,8 +86,9 @@ class CertManager(pulumi.ComponentResource):
             api_version="v1",
             kind="Namespace",
             metadata=metadata(CERT_MANAGER_NAMESPACE),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, import_=args.adoption.namespace_import_id(CERT_MANAGER_NAMESPACE)),
         )
+        adopted, adoption_options = release_adoption(args.adoption, "cert-manager", CERT_MANAGER_NAMESPACE)
         self.release = k8s.helm.v3.Release(
             "cert-manager",
             name="cert-manager",
@@ -95,6 +99,10 @@ class CertManager(pulumi.ComponentResource):
             timeout=args.helm_timeout_seconds,
             cleanup_on_fail=True,
             max_history=5,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *args.depends_on]),
+            **adopted,
+            opts=pulumi.ResourceOptions.merge(
+                pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *args.depends_on]),
+                adoption_options,
+            ),
         )
         self.register_outputs({"namespace": CERT_MANAGER_NAMESPACE, "version": args.version})

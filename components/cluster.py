@@ -42,7 +42,19 @@ class Cluster:
             access[KUBECONFIG_VARIABLE] = pulumi.Output.secret(self.kubeconfig)
         return {**access, **variables}
 
-    def provider(self, name: str, opts: pulumi.ResourceOptions | None = None) -> k8s.Provider:
+    def local_environment(self, **variables: str) -> dict[str, str]:
+        """The same for a command run while the program is evaluated (pulumi-command's `local.run` invoke):
+        plain values, which reach the command and never the state."""
+        access = {"KUBE_CONTEXT": self.context} if self.context else {}
+        if isinstance(self.kubeconfig, str):
+            access[KUBECONFIG_VARIABLE] = self.kubeconfig
+        return {**access, **variables}
+
+    def provider(
+        self, name: str, opts: pulumi.ResourceOptions | None = None, *, take_existing: bool = False
+    ) -> k8s.Provider:
+        """`take_existing` only for objects that are retained on delete and whose owner a check at `pulumi up`
+        has vetted (the Gateway API CRDs: scripts/check-upgrade.sh): upsert, and forced field ownership."""
         return k8s.Provider(
             name,
             context=self.context,
@@ -51,8 +63,12 @@ class Cluster:
             # Never create over an existing object. With upsert, a resource renamed without an alias becomes a
             # create (which silently takes the existing object) and a delete (which removes it): the provider's
             # own warning on this option (pulumi_kubernetes 4.34.2, Provider.upsert_existing_objects). False
-            # rather than unset: unset, $PULUMI_K8S_UPSERT_EXISTING_OBJECTS could turn it back on.
-            upsert_existing_objects=False,
+            # rather than unset: unset, $PULUMI_K8S_UPSERT_EXISTING_OBJECTS could turn it back on. A retained
+            # object is the exception: its delete never reaches the cluster, so upsert cannot remove it.
+            upsert_existing_objects=take_existing,
+            # Taking an object kubectl applied means taking its fields too: without force, server-side apply
+            # refuses to change a field another manager set (pulumi-kubernetes await.go `patchForce`).
+            enable_patch_force=take_existing,
             # A renewed certificate updates its TLS Secret in place; without this the Secret is deleted and
             # re-created, and the Gateway briefly has no certificate (pulumi-kubernetes 4.18.0+, #2291).
             enable_secret_mutable=True,

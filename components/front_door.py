@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_command as command
@@ -27,6 +27,9 @@ class FrontDoorCheckArgs:
     certificate_expiry: Mapping[str, pulumi.Input[str]]
     # The Gateway, its HTTP redirect route and every HTTPRoute: what the check exercises.
     depends_on: Sequence[pulumi.Resource]
+    # tlsMode existing: hostname -> `<namespace>/<Secret>` whose certificate the gateway must serve, the one
+    # the hostname's clients were served before.
+    pinned_secrets: Mapping[str, str] = field(default_factory=dict)
 
 
 def route_rules(routes: Sequence[Route]) -> str:
@@ -58,6 +61,9 @@ class FrontDoorCheck(pulumi.ComponentResource):
         )
         if args.ca_certificate_pem is not None:
             environment["CA_CERTIFICATE_PEM"] = args.ca_certificate_pem
+        pins = "".join(f"{hostname} {secret}\n" for hostname, secret in sorted(args.pinned_secrets.items()))
+        if pins:
+            environment["PINNED_CERTIFICATES"] = pins
         self.check = command.local.Command(
             "check-front-door",
             create=script("check-front-door.sh"),
@@ -68,6 +74,7 @@ class FrontDoorCheck(pulumi.ComponentResource):
                 address,
                 rules,
                 args.ca_certificate_pem or "",
+                *([pins] if pins else []),
                 *(args.certificate_expiry[hostname] for hostname in sorted(args.certificate_expiry)),
             ],
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),

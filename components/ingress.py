@@ -19,6 +19,7 @@ from .tls import GatewayCertificates, GatewayCertificatesArgs
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 # The label istiod puts on every object it generates for a Gateway, pods included.
 GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
+REDIRECT_ROUTE = "http-to-https"
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ class IngressGatewayArgs:
     depends_on: Sequence[pulumi.Resource]
     # tlsMode cert-manager: the installed cert-manager its issuer waits for.
     cert_manager: Sequence[pulumi.Resource] = ()
+    # adoptExisting: the import ID of an istio-gateway namespace that exists (the classic gateway's).
+    namespace_import_id: str | None = None
 
 
 def listeners(
@@ -161,7 +164,7 @@ class IngressGateway(pulumi.ComponentResource):
         self.namespace = namespace(
             names.GATEWAY_NAMESPACE,
             labels={names.DATAPLANE_MODE_LABEL: "ambient"},
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, import_=args.namespace_import_id),
         )
         self.certificates = GatewayCertificates(
             "gateway-certificates",
@@ -210,7 +213,7 @@ class IngressGateway(pulumi.ComponentResource):
             "http-to-https-redirect",
             api_version=GATEWAY_API,
             kind="HTTPRoute",
-            metadata=metadata("http-to-https", names.GATEWAY_NAMESPACE),
+            metadata=metadata(REDIRECT_ROUTE, names.GATEWAY_NAMESPACE),
             spec=redirect_route_spec(args.hostnames),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.gateway]),
         )

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from . import names
+from .adoption import AdoptionPlan, release_adoption
 from .chart_keys import merged_values
 from .kubernetes import KubernetesObject, metadata, namespace
 from .policy import peer_authentication_spec
@@ -28,6 +29,9 @@ RELEASES: tuple[tuple[str, str], ...] = (
 # A rollback: the node agents go back while the newer istiod still runs (they work with istiod of their own
 # release and the next, never an older one: istio.io:docs/ambient/upgrade/helm), istio-base last.
 ROLLBACK_ORDER: tuple[str, ...] = ("ztunnel", "istio-cni", "istiod", "istio-base")
+
+# The mesh-wide PeerAuthentication: the one named `default` in the root namespace (istio-system).
+MESH_PEER_AUTHENTICATION = "default"
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,8 @@ class IstioAmbientArgs:
     gateway_api_crds: Callable[[], pulumi.Resource | None]
     # helmValues per release name, merged over the program's values last.
     extra_values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # adoptExisting: the releases to install with take-ownership or import, and istio-system's import.
+    adoption: AdoptionPlan = field(default_factory=AdoptionPlan)
 
 
 def chart_values(
@@ -87,7 +93,10 @@ class IstioAmbient(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: IstioAmbientArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("homelab-mesh:istio:IstioAmbient", name, None, opts)
-        self.namespace = namespace(names.ISTIO_NAMESPACE, opts=pulumi.ResourceOptions(parent=self))
+        self.namespace = namespace(
+            names.ISTIO_NAMESPACE,
+            opts=pulumi.ResourceOptions(parent=self, import_=args.adoption.namespace_import_id(names.ISTIO_NAMESPACE)),
+        )
         values = {
             release: merged_values(release_values, args.extra_values.get(release, {}))
             for release, release_values in chart_values(args.version, args.hub, args.platform, args.resources).items()
@@ -99,6 +108,7 @@ class IstioAmbient(pulumi.ComponentResource):
             depends_on = args.order.apply(
                 lambda step_order, release=release_name: self._waits_for(release, step_order, args)
             )
+            adopted, adoption_options = release_adoption(args.adoption, release_name, names.ISTIO_NAMESPACE)
             self.releases[release_name] = k8s.helm.v3.Release(
                 release_name,
                 name=release_name,
@@ -110,16 +120,21 @@ class IstioAmbient(pulumi.ComponentResource):
                 timeout=args.helm_timeout_seconds,
                 cleanup_on_fail=True,
                 max_history=5,
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    # Not for the CRDs: every one carries helm.sh/resource-policy: keep and survives an uninstall
-                    # (istio@1.28.10 and istio@release-1.31: manifests/charts/base/files/crd-all.gen.yaml). A
-                    # replacement or a stray destroy would still uninstall the default-revision validating webhook
-                    # and admission policy (manifests/charts/base/templates/defaultrevision-*.yaml): Istio config
-                    # would go unvalidated, and the kept CRDs would belong to no release, until it is back.
-                    protect=release_name == "istio-base",
-                    depends_on=depends_on,
-                    custom_timeouts=pulumi.CustomTimeouts(create=operation_timeout, update=operation_timeout),
+                **adopted,
+                opts=pulumi.ResourceOptions.merge(
+                    pulumi.ResourceOptions(
+                        parent=self,
+                        # Not for the CRDs: every one carries helm.sh/resource-policy: keep and survives an
+                        # uninstall (istio@1.28.10 and istio@release-1.31: manifests/charts/base/files/
+                        # crd-all.gen.yaml). A replacement or a stray destroy would still uninstall the
+                        # default-revision validating webhook and admission policy (manifests/charts/base/
+                        # templates/defaultrevision-*.yaml): Istio config would go unvalidated, and the kept
+                        # CRDs would belong to no release, until it is back.
+                        protect=release_name == "istio-base",
+                        depends_on=depends_on,
+                        custom_timeouts=pulumi.CustomTimeouts(create=operation_timeout, update=operation_timeout),
+                    ),
+                    adoption_options,
                 ),
             )
 
@@ -128,7 +143,7 @@ class IstioAmbient(pulumi.ComponentResource):
             "mesh-peer-authentication",
             api_version="security.istio.io/v1",
             kind="PeerAuthentication",
-            metadata=metadata("default", names.ISTIO_NAMESPACE),
+            metadata=metadata(MESH_PEER_AUTHENTICATION, names.ISTIO_NAMESPACE),
             spec=peer_authentication_spec(args.mtls_mode),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.releases["istiod"]]),
         )

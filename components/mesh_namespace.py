@@ -23,6 +23,8 @@ class MeshedNamespaceArgs:
     cluster: Cluster
     # Everything the namespace's pods need running while they are enrolled (ztunnel, istio-cni, istiod).
     mesh: list[pulumi.Resource]
+    # adoptExisting: the ID to import a namespace the stack creates (`create: true`) that exists already.
+    import_id: str | None = None
 
 
 class MeshedNamespace(pulumi.ComponentResource):
@@ -45,7 +47,9 @@ class MeshedNamespace(pulumi.ComponentResource):
             self.namespace = namespace(
                 ns.name,
                 labels=enrolment,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=args.mesh, retain_on_delete=True),
+                opts=pulumi.ResourceOptions(
+                    parent=self, depends_on=args.mesh, retain_on_delete=True, import_=args.import_id
+                ),
             )
         else:
             # A namespace that exists without the stack is labelled, not owned: a server-side apply patch with a

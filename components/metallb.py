@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +12,7 @@ import pulumi_command as command
 import pulumi_kubernetes as k8s
 
 from . import names
+from .adoption import AdoptionPlan, release_adoption
 from .chart_keys import merged_values
 from .cluster import Cluster
 from .images import mirrored
@@ -31,6 +32,7 @@ PRIVILEGED = {f"pod-security.kubernetes.io/{mode}": "privileged" for mode in ("e
 # kubelet's node-pressure eviction order, and below the cluster's own critical pods.
 SPEAKER_PRIORITY_CLASS = "homelab-network-critical"
 SPEAKER_PRIORITY = 1_000_000_000
+L2_ADVERTISEMENT = "homelab-l2"
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,13 @@ class MetalLBArgs:
     # helmValues.metallb, merged over the program's values last.
     extra_values: Mapping[str, Any] = field(default_factory=dict)
     webhook_timeout_seconds: int = 300
+    # adoptExisting: take-ownership or import of the release, import of metallb-system.
+    adoption: AdoptionPlan = field(default_factory=AdoptionPlan)
+    # handoverFrom: the pools change only once the Service holding the gateway address is gone. Otherwise
+    # the address leaves every pool for a moment (it moves into the gateway's own pool), and MetalLB clears a
+    # Service's address that no pool allows (v0.16.1 controller/service.go, "current IP not allowed by
+    # config"), so the old holder and the Gateway would race for it.
+    pools_wait_for: Sequence[pulumi.Resource] = ()
 
 
 def chart_values(resources: Mapping[str, ResourceProfile], image_registry: str | None = None) -> dict[str, Any]:
@@ -118,7 +127,14 @@ class MetalLB(pulumi.ComponentResource):
     def __init__(self, name: str, args: MetalLBArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("homelab-mesh:metallb:MetalLB", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.namespace = namespace(names.METALLB_NAMESPACE, labels=PRIVILEGED, opts=child)
+        self.namespace = namespace(
+            names.METALLB_NAMESPACE,
+            labels=PRIVILEGED,
+            opts=pulumi.ResourceOptions(
+                parent=self, import_=args.adoption.namespace_import_id(names.METALLB_NAMESPACE)
+            ),
+        )
+        adopted, adoption_options = release_adoption(args.adoption, "metallb", names.METALLB_NAMESPACE)
         self.priority_class = KubernetesObject(
             "metallb-speaker-priority",
             api_version="scheduling.k8s.io/v1",
@@ -138,8 +154,12 @@ class MetalLB(pulumi.ComponentResource):
             timeout=args.helm_timeout_seconds,
             cleanup_on_fail=True,
             max_history=5,
+            **adopted,
             # Pods naming a PriorityClass that does not exist are refused at admission.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.priority_class]),
+            opts=pulumi.ResourceOptions.merge(
+                pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.priority_class]),
+                adoption_options,
+            ),
         )
         self.webhook_ready = command.local.Command(
             "metallb-webhook-ready",
@@ -153,22 +173,27 @@ class MetalLB(pulumi.ComponentResource):
             triggers=[args.settings.version],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release]),
         )
-        self.pools = [self._pool(pool, [self.webhook_ready]) for pool in args.settings.pools]
+        waits_for = [self.webhook_ready, *args.pools_wait_for]
+        self.pools = [self._pool(pool, waits_for, args.adoption) for pool in args.settings.pools]
         if args.settings.gateway_pool is not None:
             # Created only once the pool it was cut from has shrunk: MetalLB refuses overlapping pools.
-            self.pools.append(self._pool(args.settings.gateway_pool, [self.webhook_ready, *self.pools]))
+            self.pools.append(self._pool(args.settings.gateway_pool, [*waits_for, *self.pools], args.adoption))
         all_pools = args.settings.all_pools
         self.l2_advertisement = KubernetesObject(
             "l2-advertisement",
             api_version=METALLB_API,
             kind="L2Advertisement",
-            metadata=metadata("homelab-l2", names.METALLB_NAMESPACE),
+            metadata=metadata(L2_ADVERTISEMENT, names.METALLB_NAMESPACE),
             spec=l2_advertisement_spec(all_pools),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.webhook_ready, *self.pools]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[self.webhook_ready, *self.pools],
+                import_=args.adoption.object_import_id("L2Advertisement", names.METALLB_NAMESPACE, L2_ADVERTISEMENT),
+            ),
         )
         self.register_outputs({"pools": [pool.name for pool in all_pools]})
 
-    def _pool(self, pool: AddressPool, depends_on: list[pulumi.Resource]) -> KubernetesObject:
+    def _pool(self, pool: AddressPool, depends_on: list[pulumi.Resource], adoption: AdoptionPlan) -> KubernetesObject:
         return KubernetesObject(
             pool_resource_name(pool.name),
             api_version=METALLB_API,
@@ -182,6 +207,7 @@ class MetalLB(pulumi.ComponentResource):
                 # object must go first or the webhook refuses the new one as overlapping it.
                 aliases=[pulumi.Alias(name=pool_resource_name(pool.renamed_from))] if pool.renamed_from else None,
                 delete_before_replace=True,
+                import_=adoption.object_import_id("IPAddressPool", names.METALLB_NAMESPACE, pool.name),
             ),
         )
 

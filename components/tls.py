@@ -4,7 +4,8 @@
 public CA); `pulumi up` renews each in its last 30 days. `cert-manager`: the same CA, handed to a
 namespaced cert-manager `Issuer` in the gateway namespace, and one `Certificate` per hostname that
 cert-manager renews in the cluster.
-`provided`: the user's own certificate and key from secret config, one Secret for all. The Secret a
+`provided`: the user's own certificate and key from secret config, one Secret for all. `existing`: the
+TLS Secrets already in the gateway namespace, one per hostname, referenced as they are (nothing created). The Secret a
 hostname's listener uses has the same name in `private-ca` and `cert-manager` modes. Private keys only
 ever travel as Pulumi secrets.
 """
@@ -92,6 +93,9 @@ class GatewayCertificates(pulumi.ComponentResource):
         if args.tls.mode == "provided":
             self._provided(args)
             self.ready = list(self.secrets)
+        elif args.tls.mode == "existing":
+            self.secret_names = dict(args.tls.existing_secrets)
+            self.ready = []
         elif args.tls.mode == "cert-manager":
             self.ready = self._cert_manager(args, *self._ca(args))
         else:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 
 import pulumi
@@ -27,6 +28,8 @@ class UpgradeGuardArgs:
     cluster: Cluster
     # Only decides whether the end-of-life warning is printed; it never reaches a resource's inputs.
     today: date
+    # What the cluster inspection reads (components/inspection.py); empty: no inspection.
+    inspection: Mapping[str, str] = field(default_factory=dict)
 
 
 def target_pair(istio_version: str, gateway_api_version: str) -> Pair:
@@ -49,6 +52,10 @@ class UpgradeGuard(pulumi.ComponentResource):
       downgrade or an unsupported intermediate pair, comparing the recorded versions with the configured ones.
     - `live_check` (up only): the cluster's Kubernetes version, running istiod, the installed CRDs and who
       owns them, and `istioctl x precheck` when istioctl is installed.
+    - `inspection` (up only): every object the stack would install or take and who owns it; refuses what
+      would fight (an Argo CD Application), fail (another tool's objects without adoptExisting) or hang (the
+      gateway address held by another Service). Its first run is the stack's first `pulumi up`; later runs
+      (when what it inspects changes) know the stack's own Helm releases and adopted namespaces.
     """
 
     def __init__(self, name: str, args: UpgradeGuardArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -74,23 +81,40 @@ class UpgradeGuard(pulumi.ComponentResource):
         expected = pulumi.Output.all(self.record.previous_gateway_api_version, self.record.gateway_api_version).apply(
             lambda versions: " ".join(sorted({version for version in versions if version}))
         )
+        # The version this step leaves, once the record accepted it: a step down from there is the stack's own
+        # rollback; any other move below the running istiod is refused, as if the running version were recorded.
+        stepped_from = self.record.previous_istio_version.apply(lambda version: version or "")
         check = script("check-upgrade.sh")
         self.live_check = command.local.Command(
             "upgrade-live-check",
             create=check,
             update=check,
             interpreter=BASH,
-            environment=pulumi.Output.all(self.order, expected).apply(
+            environment=pulumi.Output.all(self.order, expected, stepped_from).apply(
                 lambda known: pulumi.Output.from_input(
                     args.cluster.environment(
                         ISTIO_VERSION=args.istio_version,
                         GATEWAY_API_VERSION=args.gateway_api_version,
                         GATEWAY_API_CRDS=args.gateway_api_crds,
                         EXPECTED_GATEWAY_API_VERSIONS=known[1],
+                        STEPPED_FROM_ISTIO_VERSION=known[2],
                         **live_check_environment(target, known[0]),
                     )
                 )
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.record]),
         )
+        self.inspection = None
+        if args.inspection:
+            inspect = script("inspect-cluster.sh")
+            # The same script twice: its first run is the stack's first `pulumi up` (nothing on the cluster is
+            # this stack's yet); an update runs only after a first run passed.
+            self.inspection = command.local.Command(
+                "cluster-inspection",
+                create=f"MODE=first-deploy\n{inspect}",
+                update=f"MODE=redeploy\n{inspect}",
+                interpreter=BASH,
+                environment=args.cluster.environment(**args.inspection),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         self.register_outputs({"istioVersion": args.istio_version, "gatewayApiVersion": args.gateway_api_version})

@@ -3,7 +3,9 @@
 # the name pinned to it (curl --resolve, so no DNS or hosts file is involved) and check that
 #   1. plain HTTP answers 301 with Location https://<hostname>/...
 #   2. HTTPS presents a certificate valid for <hostname>, trusting only the stack's CA when
-#      CA_CERTIFICATE_PEM is given (tlsMode: private-ca), else the system's trust store;
+#      CA_CERTIFICATE_PEM is given (tlsMode: private-ca); in tlsMode existing, exactly the certificate in the
+#      hostname's own TLS Secret (PINNED_CERTIFICATES), the one clients were served before; else the system's
+#      trust store;
 #   3. each route rule whose backend Service exists answers its path without a 5xx.
 # Retries until TIMEOUT_SECONDS, because the gateway's proxy may still be starting; then fails naming
 # the hostname and what was seen.
@@ -11,6 +13,10 @@
 # GATEWAY_ADDRESS  the Gateway's address (IPv4 or IPv6)
 # HOSTNAMES        space-separated gateway hostnames
 # ROUTE_RULES      one rule a line: <hostname> <namespace> <service> <path>
+# PINNED_CERTIFICATES  one a line: <hostname> <namespace>/<TLS Secret>; curl then trusts only that Secret's
+#                  tls.crt: curl with OpenSSL or a fork of it (LibreSSL, BoringSSL) accepts a trusted
+#                  certificate that is not a root, "partial" chains, by default (libcurl's CURLOPT_SSL_OPTIONS,
+#                  CURLSSLOPT_NO_PARTIALCHAIN, 7.68.0); a curl built on another TLS library may refuse it
 # HTTP_PORT, HTTPS_PORT (80, 443), TIMEOUT_SECONDS (300), INTERVAL_SECONDS (10), REQUEST_TIMEOUT_SECONDS (10)
 # Runs on bash 3.2 (macOS) as well as bash 5: POSIX sh constructs only, plus `local`.
 set -uf
@@ -31,7 +37,7 @@ require() {
   fi
 }
 require curl "to connect to the gateway"
-if [ -n "$rules" ]; then
+if [ -n "$rules" ] || [ -n "${PINNED_CERTIFICATES:-}" ]; then
   require kubectl "to look up the routes' backend Services"
 fi
 if [ -z "$address" ]; then
@@ -49,6 +55,41 @@ if [ -n "${CA_CERTIFICATE_PEM:-}" ]; then
   printf '%s\n' "$CA_CERTIFICATE_PEM" >"$ca_file"
 fi
 
+# The certificates a hostname's clients were served before: its Secret's tls.crt, read once.
+pins="${PINNED_CERTIFICATES:-}"
+count=0
+pinned_files=""
+while read -r pin_host pin_secret; do
+  [ -n "$pin_host" ] || continue
+  count=$((count + 1))
+  if ! encoded=$(kube -n "${pin_secret%%/*}" get secret "${pin_secret#*/}" -o 'jsonpath={.data.tls\.crt}'); then
+    echo "front-door check: cannot read the TLS Secret $pin_secret of $pin_host (kubectl's error is above)" >&2
+    exit 1
+  fi
+  if [ -z "$encoded" ] || ! printf '%s' "$encoded" | base64 --decode >"$work/pinned-$count.pem" 2>"$errors"; then
+    echo "front-door check: the TLS Secret $pin_secret of $pin_host holds no certificate (tls.crt)" >&2
+    exit 1
+  fi
+  pinned_files="$pinned_files$pin_host $work/pinned-$count.pem
+"
+done <<PINS
+$pins
+PINS
+
+# trust_for <hostname>: the file curl trusts for it, or nothing for the system's trust store.
+trust_for() {
+  local host file
+  while read -r host file; do
+    if [ "$host" = "$1" ]; then
+      echo "$file"
+      return
+    fi
+  done <<FILES
+$pinned_files
+FILES
+  echo "$ca_file"
+}
+
 case "$address" in
   *:*) pinned="[$address]" ;;
   *) pinned="$address" ;;
@@ -56,14 +97,18 @@ esac
 
 # fetch <scheme> <hostname> <port> <path> <curl -w format>: one request to the pinned address.
 fetch() {
-  local url
+  local url trusted
   url="$1://$2"
   case "$1:$3" in
     http:80 | https:443) ;;
     *) url="$url:$3" ;;
   esac
-  if [ -n "$ca_file" ] && [ "$1" = https ]; then
-    set -- --cacert "$ca_file" --resolve "$2:$3:$pinned" -w "$5" "$url$4"
+  trusted=""
+  if [ "$1" = https ]; then
+    trusted=$(trust_for "$2")
+  fi
+  if [ -n "$trusted" ]; then
+    set -- --cacert "$trusted" --resolve "$2:$3:$pinned" -w "$5" "$url$4"
   else
     set -- --resolve "$2:$3:$pinned" -w "$5" "$url$4"
   fi

@@ -12,6 +12,9 @@
 #   ISTIO_RELEASES_FOR_TARGET_CRDS       per Istio minor that runs the target CRDs, its first patch that does,
 #                                        e.g. "1.28.6 1.29.2 1.30.0 1.31.0"
 #   CRDS_AFTER_ISTIOD                    true: the CRDs change after istiod; false: before it (first install too)
+#   STEPPED_FROM_ISTIO_VERSION           optional: the Istio version the stack's record says this step leaves
+#                                        (its previousIstioVersion once the record accepted the step); a
+#                                        step down is the stack's own rollback only from that version
 #   KUBE_CONTEXT                         optional kubeconfig context
 set -u
 # uses: lib/kube.sh
@@ -105,6 +108,15 @@ if [ $? -eq 0 ]; then
     if [ "$distance" -gt 1 ] || [ "$distance" -lt -1 ]; then
         fail "the cluster runs istiod $istiod_version and istioVersion is $ISTIO_VERSION: move one Istio minor per" \
             "pulumi up (README, Upgrading)"
+    fi
+    # The running istiod is where the stack starts, as if recorded: an adopted cluster (or one changed by
+    # hand) is never moved below it, except by the rollback the record accepted, which steps down from
+    # the version the stack itself deployed.
+    if newer_than "$istiod_version" "$ISTIO_VERSION" &&
+        [ "${istiod_version%%-*}" != "${STEPPED_FROM_ISTIO_VERSION:-}" ]; then
+        fail "the cluster runs istiod $istiod_version, newer than istioVersion $ISTIO_VERSION; Istio is never" \
+            "downgraded. Set istioVersion to the running version (${istiod_version%%-*}) and step forward from there" \
+            "(README, Upgrading)"
     fi
     if [ "$CRDS_AFTER_ISTIOD" = false ] && ! runs_target_crds "$istiod_version"; then
         fail "the Gateway API CRDs change to $GATEWAY_API_VERSION before istiod, and the running istiod" \

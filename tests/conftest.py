@@ -33,7 +33,8 @@ _EVALUATED: dict[str, Evaluation] = {}
 @pytest.fixture
 def run() -> Evaluate:
     """Evaluate a stack with config overrides: run(overrides={...}, secrets={...}, stack=..., stack_file=...,
-    recorded={dynamic resource name: the state a previous deployment left})."""
+    recorded={dynamic resource name: the state a previous deployment left},
+    cluster_report=<what the cluster inspection answers with adoptExisting>)."""
 
     def _run(
         overrides: Mapping[str, Any] | None = None,
@@ -41,13 +42,17 @@ def run() -> Evaluate:
         stack: str = "homelab",
         stack_file: Path | None = None,
         recorded: Mapping[str, Mapping[str, Any]] | None = None,
+        cluster_report: str | None = None,
     ) -> Evaluation:
         # The same config always gives the same registrations (tests/test_determinism.py), so one evaluation
         # serves every test that asks for it; tests only read what it recorded.
-        key = json.dumps([stack, overrides, secrets, str(stack_file), recorded], sort_keys=True, default=str)
+        key = json.dumps(
+            [stack, overrides, secrets, str(stack_file), recorded, cluster_report], sort_keys=True, default=str
+        )
         if key not in _EVALUATED:
+            report = {"cluster_report": cluster_report} if cluster_report is not None else {}
             _EVALUATED[key] = evaluate(
-                stack, overrides=overrides, secrets=secrets, stack_file=stack_file, recorded=recorded
+                stack, overrides=overrides, secrets=secrets, stack_file=stack_file, recorded=recorded, **report
             )
         return _EVALUATED[key]
 

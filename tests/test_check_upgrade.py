@@ -125,7 +125,9 @@ def test_managed_refuses_a_bundle_this_stack_did_not_install(stubs: Stubs) -> No
 def test_a_rollback_is_refused_once_the_crds_have_moved(stubs: Stubs) -> None:
     stubs.add("kubectl", server("v1.33.0"), istiod("1.31.1"), crds("v1.6.1"))
 
-    result = stubs.run(SCRIPT, **target((1, 30, 5), (1, 5, 1), "v1.5.1 v1.6.1"))
+    # The record accepted the rollback: this step leaves 1.31.1, the version the stack deployed.
+    rollback = {**target((1, 30, 5), (1, 5, 1), "v1.5.1 v1.6.1"), "STEPPED_FROM_ISTIO_VERSION": "1.31.1"}
+    result = stubs.run(SCRIPT, **rollback)
 
     assert result.status != 0
     assert "newer than gatewayApiVersion v1.5.1; CRDs are never downgraded" in result.stderr
@@ -134,7 +136,9 @@ def test_a_rollback_is_refused_once_the_crds_have_moved(stubs: Stubs) -> None:
 def test_a_rollback_before_the_crds_moved_passes(stubs: Stubs) -> None:
     stubs.add("kubectl", server("v1.33.0"), istiod("1.31.1"), crds("v1.5.1"))
 
-    result = stubs.run(SCRIPT, **target((1, 30, 5), (1, 5, 1), "v1.5.1 v1.6.1"))
+    # The record accepted the rollback: this step leaves 1.31.1, the version the stack deployed.
+    rollback = {**target((1, 30, 5), (1, 5, 1), "v1.5.1 v1.6.1"), "STEPPED_FROM_ISTIO_VERSION": "1.31.1"}
+    result = stubs.run(SCRIPT, **rollback)
 
     assert result.status == 0, result.stderr
 

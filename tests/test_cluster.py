@@ -16,9 +16,13 @@ COMMAND = "command:local:Command"
 KUBECONFIG_CONTENT = "apiVersion: v1\nkind: Config\ncurrent-context: lab\n"
 
 
-def provider_of(evaluation: Evaluation) -> Any:
-    (provider,) = evaluation.of_type("pulumi:providers:kubernetes")
+def provider_of(evaluation: Evaluation, name: str = "homelab") -> Any:
+    (provider,) = [p for p in evaluation.of_type("pulumi:providers:kubernetes") if p.name == name]
     return provider
+
+
+def provider_reference(registration: Any) -> str:
+    return registration.provider.rpartition("::")[0] if registration.provider else ""
 
 
 def scripts_of(evaluation: Evaluation) -> list[Any]:
@@ -46,6 +50,24 @@ class TestProviderInputs:
     def test_upsert_is_off_even_when_the_environment_asks_for_it(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("PULUMI_K8S_UPSERT_EXISTING_OBJECTS", "true")
         assert provider_of(evaluate("homelab")).inputs["upsertExistingObjects"] == "false"
+
+    def test_only_the_retained_gateway_api_crds_may_take_existing_objects(self, homelab: Evaluation) -> None:
+        """Their own provider upserts and forces field ownership: CRDs applied by hand at the configured
+        release are taken (the live check refuses any other owner), and as they are retained on delete, a
+        create-then-delete can never remove them. Every other custom resource uses the main provider."""
+        main, crds = provider_of(homelab), provider_of(homelab, "gateway-api-crds")
+        assert (main.inputs["upsertExistingObjects"], main.inputs["enablePatchForce"]) == ("false", "false")
+        assert (crds.inputs["upsertExistingObjects"], crds.inputs["enablePatchForce"]) == ("true", "true")
+        for key in ("context", "kubeconfig", "clusterIdentifier"):
+            assert crds.inputs.get(key) == main.inputs.get(key), key
+        config_file = homelab.named("gateway-api-standard-crds")
+        assert provider_reference(config_file) == crds.urn and config_file.retain_on_delete
+        others = [
+            r
+            for r in homelab.registrations.values()
+            if r.custom and r.type.startswith("kubernetes:") and r is not config_file
+        ]
+        assert others and all(provider_reference(r) == main.urn for r in others)
 
     def test_the_cluster_identifier_comes_from_the_stack(self, run: Evaluate) -> None:
         assert provider_of(run()).inputs["clusterIdentifier"] == "default"

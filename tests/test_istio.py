@@ -24,7 +24,7 @@ def test_release_is_pinned_and_named(homelab: Evaluation, release: str, chart: s
     assert inputs.get("skipAwait") in (None, False), "Helm must wait for readiness"
 
 
-GUARD = {"deployed-versions", "upgrade-live-check"}
+GUARD = {"deployed-versions", "upgrade-live-check", "cluster-inspection"}
 
 
 def test_releases_are_chained_in_documented_order_behind_the_guard(homelab: Evaluation) -> None:
@@ -190,8 +190,16 @@ def test_each_chart_gets_only_keys_it_reads(run: Evaluate, stack_overrides: dict
 def test_nothing_on_the_cluster_changes_before_the_guard_agrees(homelab: Evaluation) -> None:
     """A refused version edit fails the record's check; every Kubernetes object waits for it through the
     provider it is created with, so `pulumi up` stops before its first change."""
-    (provider,) = homelab.of_type("pulumi:providers:kubernetes")
-    assert homelab.dependency_names(provider.name) == GUARD
-    on_cluster = [r for r in homelab.registrations.values() if r.custom and r.type.startswith("kubernetes:")]
+    providers = homelab.of_type("pulumi:providers:kubernetes")
+    assert sorted(provider.name for provider in providers) == ["gateway-api-crds", "homelab"]
+    for provider in providers:
+        assert homelab.dependency_names(provider.name) == GUARD
+    # Custom resources and the remote ConfigFile of the Gateway API CRDs, which hands its provider to the CRDs.
+    on_cluster = [
+        r
+        for r in homelab.registrations.values()
+        if (r.custom or r.request.remote) and r.type.startswith("kubernetes:")
+    ]
     assert on_cluster
-    assert {r.provider.rsplit("::", 1)[0] for r in on_cluster} == {provider.urn}  # a reference is "<urn>::<id>"
+    # A reference is "<urn>::<id>".
+    assert {r.provider.rsplit("::", 1)[0] for r in on_cluster} == {provider.urn for provider in providers}

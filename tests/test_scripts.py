@@ -11,6 +11,7 @@ proof that they do.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shlex
@@ -930,3 +931,52 @@ def test_front_door_ignores_the_users_curlrc(stubs: Stubs, pki: Pki, gateway: Ca
 
     assert result.status == 1
     assert "no alternative certificate subject name" in result.stderr
+
+
+# --- check-front-door.sh, tlsMode existing: the very certificate clients were served before -------------------
+
+
+def secret_holding(certificate: Path) -> Reply:
+    encoded = base64.b64encode(certificate.read_bytes()).decode()
+    return Reply("-n istio-gateway get secret demo-app1-tls -o jsonpath={.data.tls\\.crt}", encoded)
+
+
+PIN = {"PINNED_CERTIFICATES": f"{HOST} istio-gateway/demo-app1-tls\n"}
+
+
+def test_front_door_trusts_exactly_the_certificate_of_the_hosts_secret(
+    stubs: Stubs, pki: Pki, gateway: Callable[..., StandInGateway]
+) -> None:
+    stubs.add("kubectl", secret_holding(pki.certificate))
+    stand_in = gateway(pki.certificate, pki.key)
+
+    # No CA is given: the certificate from the Secret is the one thing trusted.
+    result = stubs.run("check-front-door.sh", **front_door(stand_in, None, **PIN))
+
+    assert result.status == 0, result.stderr
+    assert f"front door verified at 127.0.0.1: {HOST}" in result.stdout
+
+
+def test_front_door_refuses_another_certificate_for_the_same_name_from_the_same_ca(
+    stubs: Stubs, pki: Pki, gateway: Callable[..., StandInGateway], tmp_path: Path
+) -> None:
+    # A new certificate a client that trusts the CA would accept, but not the one it was served before.
+    other, other_key = _leaf(tmp_path, pki.ca.parent / "ca.key", pki.ca, HOST)
+    stubs.add("kubectl", secret_holding(pki.certificate))
+    stand_in = gateway(other, other_key)
+
+    result = stubs.run("check-front-door.sh", **front_door(stand_in, None, **PIN))
+
+    assert result.status == 1
+    assert f"- {HOST}: HTTPS to 127.0.0.1:{stand_in.https_port}: TLS handshake failed: curl: (60)" in result.stderr
+
+
+def test_front_door_fails_at_once_without_the_hosts_secret(stubs: Stubs) -> None:
+    stubs.add("kubectl", Reply("get secret demo-app1-tls", stderr='secrets "demo-app1-tls" not found', status=1))
+    (stubs.bin / "curl").write_text("#!/bin/sh\nexit 7\n")
+    (stubs.bin / "curl").chmod(0o755)
+
+    result = stubs.run("check-front-door.sh", HOSTNAMES=HOST, GATEWAY_ADDRESS="192.0.2.10", TIMEOUT_SECONDS="0", **PIN)
+
+    assert result.status == 1
+    assert "cannot read the TLS Secret istio-gateway/demo-app1-tls of demo-app1.local" in result.stderr

@@ -63,6 +63,6 @@ def test_the_stack_installs_the_four_istio_releases(path: Path) -> None:
 def test_the_stack_deploys_to_its_own_kube_context(path: Path) -> None:
     evaluation = evaluated(path)
     context = declared_config(path).get(f"{PROJECT}:kubeContext")
-    provider = evaluation.of_type("pulumi:providers:kubernetes")
-    assert len(provider) == 1
-    assert provider[0].inputs.get("context") == context
+    providers = evaluation.of_type("pulumi:providers:kubernetes")
+    assert providers
+    assert {provider.inputs.get("context") for provider in providers} == {context}

@@ -42,7 +42,7 @@ def problem_for(error: ConfigError, key: str) -> str:
 
 class TestPrivateCa:
     def test_provider_updates_secrets_in_place(self, homelab: Evaluation) -> None:
-        (provider,) = homelab.of_type("pulumi:providers:kubernetes")
+        (provider,) = [p for p in homelab.of_type("pulumi:providers:kubernetes") if p.name == "homelab"]
         # Provider inputs travel as JSON text.
         assert provider.inputs["enableSecretMutable"] == "true"
 

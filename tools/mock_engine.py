@@ -35,6 +35,9 @@ __all__ = ["ROOT", "Evaluation", "Registration", "evaluate", "is_secret", "stack
 ROOT = Path(__file__).resolve().parent.parent
 MOCK_VALIDITY_END = "2027-11-30T12:00:00Z"
 CONFIG_VARIABLES = ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS")
+# What the cluster inspection reports while the program is evaluated with adoptExisting (scripts/inspect-cluster.sh,
+# MODE=report): an empty cluster unless a test hands in the report of a recorded one.
+EMPTY_CLUSTER_REPORT = "end\n"
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ class Evaluation:
     outputs: dict[str, Any]
     secret_outputs: frozenset[str]
     logs: list[tuple[str, str]]
+    # The inputs of each command the program ran while it was evaluated (pulumi-command's local.run).
+    runs: list[dict[str, Any]] = field(default_factory=list)
 
     def named(self, name: str) -> Registration:
         hits = [r for r in self.registrations.values() if r.name == name]
@@ -104,9 +109,13 @@ class MeshMocks(pulumi.runtime.Mocks):
     (or its failures, raised) becomes the state.
     """
 
-    def __init__(self, recorded: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+    def __init__(
+        self, recorded: Mapping[str, Mapping[str, Any]] | None = None, cluster_report: str = EMPTY_CLUSTER_REPORT
+    ) -> None:
         super().__init__()
         self.recorded = dict(recorded or {})
+        self.cluster_report = cluster_report
+        self.runs: list[dict[str, Any]] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         state = dict(args.inputs)
@@ -136,7 +145,11 @@ class MeshMocks(pulumi.runtime.Mocks):
             state["stdout"] = ""
         return f"{args.name}-id", state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, None]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list | None]:
+        if args.token == "command:local:run":
+            # The only command the program runs while it is evaluated: the cluster inspection's report.
+            self.runs.append(dict(args.args))
+            return {"stdout": self.cluster_report, "stderr": ""}, []
         return {}, None
 
 
@@ -212,11 +225,13 @@ def evaluate(
     program: Path | None = None,
     stack_file: Path | None = None,
     recorded: Mapping[str, Mapping[str, Any]] | None = None,
+    cluster_report: str = EMPTY_CLUSTER_REPORT,
 ) -> Evaluation:
     """Run the program once on a fresh mock engine and return everything it registered and exported.
 
     `stack_file`: read the stack's config from this file instead of `Pulumi.<stack>.yaml` beside the project.
     `recorded`: state a previous deployment left for dynamic resources, by name (see MeshMocks).
+    `cluster_report`: what the cluster inspection answers the program (adoptExisting).
     The program runs on a thread of its own: the SDK records the Python stack of every resource it registers,
     and a test runner's deep stack would make that a fifth of the evaluation's cost.
     """
@@ -225,7 +240,7 @@ def evaluate(
 
     def run() -> None:
         try:
-            result.append(_evaluate(stack, overrides, secrets, root, program, stack_file, recorded))
+            result.append(_evaluate(stack, overrides, secrets, root, program, stack_file, recorded, cluster_report))
         except BaseException as error:  # re-raised on the caller's thread
             failure.append(error)
 
@@ -245,12 +260,14 @@ def _evaluate(
     program: Path | None,
     stack_file: Path | None,
     recorded: Mapping[str, Mapping[str, Any]] | None = None,
+    cluster_report: str = EMPTY_CLUSTER_REPORT,
 ) -> Evaluation:
     project, config, secret_keys = stack_config(stack, root, overrides, secrets, stack_file)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     logs = _LogCollector()
-    monitor = RecordingMonitor(MeshMocks(recorded))
+    mocks = MeshMocks(recorded, cluster_report)
+    monitor = RecordingMonitor(mocks)
     saved_environment = {name: os.environ.get(name) for name in CONFIG_VARIABLES}
     try:
         pulumi.runtime.set_all_config(config, secret_keys)
@@ -274,7 +291,9 @@ def _evaluate(
                 os.environ[name] = value
         loop.close()
         asyncio.set_event_loop(None)
-    return Evaluation(stack, dict(monitor.registrations), outputs, frozenset(secret_outputs), logs.records)
+    return Evaluation(
+        stack, dict(monitor.registrations), outputs, frozenset(secret_outputs), logs.records, list(mocks.runs)
+    )
 
 
 def _run_program(main: Path) -> None:

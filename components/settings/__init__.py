@@ -25,7 +25,8 @@ from pulumi.runtime import get_config, get_config_env, is_config_secret
 
 from .. import versions
 from ..images import mirrored
-from . import charts, demo, mesh, network, routes, tls
+from . import adoption, charts, demo, mesh, network, routes, tls
+from .adoption import AdoptionSettings
 from .checks import check_hostname, check_namespace, check_port
 from .demo import DemoAppSettings
 from .mesh import AuthorizationRule, MeshedNamespace, MtlsMode, NamespaceOptions, Platform
@@ -39,6 +40,7 @@ __all__ = [
     "KNOWN_KEYS",
     "SCALAR_KEYS",
     "AddressPool",
+    "AdoptionSettings",
     "AuthorizationRule",
     "ConfigError",
     "DemoAppSettings",
@@ -68,8 +70,15 @@ SCALAR_KEYS = (
     *routes.SCALAR_KEYS,
     *tls.SCALAR_KEYS,
     *demo.SCALAR_KEYS,
+    *adoption.SCALAR_KEYS,
 )
-STRUCTURED_KEYS = (*charts.STRUCTURED_KEYS, *mesh.STRUCTURED_KEYS, *network.STRUCTURED_KEYS, *routes.STRUCTURED_KEYS)
+STRUCTURED_KEYS = (
+    *charts.STRUCTURED_KEYS,
+    *mesh.STRUCTURED_KEYS,
+    *network.STRUCTURED_KEYS,
+    *routes.STRUCTURED_KEYS,
+    *tls.STRUCTURED_KEYS,
+)
 SECRET_KEYS = tls.SECRET_KEYS
 KNOWN_KEYS = frozenset(SCALAR_KEYS + STRUCTURED_KEYS + SECRET_KEYS)
 
@@ -111,6 +120,7 @@ class Settings:
     image_registry: str | None
     demo_app: DemoAppSettings | None
     monitoring: bool
+    adoption: AdoptionSettings
 
 
 def configured_keys() -> set[str]:
@@ -194,6 +204,7 @@ def parse_settings(
         },
     )
     monitoring = reader.boolean("monitoring", False)
+    adoption_settings = adoption.read_adoption(reader, gateway_address, metallb is not None)
 
     if reader.problems:
         raise ConfigError(reader.problems)
@@ -228,6 +239,7 @@ def parse_settings(
         image_registry=image_registry,
         demo_app=demo_app,
         monitoring=monitoring,
+        adoption=adoption_settings,
     )
 
 

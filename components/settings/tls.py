@@ -3,28 +3,30 @@
 `private-ca` and `cert-manager` sign with a CA this program makes; that CA only ever signs the configured
 gateway hostnames, and those must fall under `caAllowedSuffixes` (plus `.local` and `.home.arpa`) unless
 `caAllowAnyHostname` is true. `provided` takes the user's certificate and key, which are parsed and
-checked here (key matches, every hostname covered, valid now). Key material is never repeated in a
-message.
+checked here (key matches, every hostname covered, valid now). `existing` serves the TLS Secrets already in
+the gateway namespace, one per hostname (`existingTlsSecrets`): a cluster taken over keeps the certificates
+its clients trust, and no key passes through Pulumi. Key material is never repeated in a message.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Literal
 
 import pulumi
 
-from .checks import RFC1123_LABEL
+from .checks import RFC1123_LABEL, check_object_name
 from .reader import Reader
 
 SCALAR_KEYS = ("tlsMode", "caValidityDays", "caAllowedSuffixes", "caAllowAnyHostname", "certManagerVersion")
 SECRET_KEYS = ("tlsCertificate", "tlsPrivateKey")
+STRUCTURED_KEYS = ("existingTlsSecrets",)
 
-TlsMode = Literal["private-ca", "provided", "cert-manager"]
-TLS_MODES: tuple[TlsMode, ...] = ("private-ca", "provided", "cert-manager")
+TlsMode = Literal["private-ca", "provided", "cert-manager", "existing"]
+TLS_MODES: tuple[TlsMode, ...] = ("private-ca", "provided", "cert-manager", "existing")
 CA_MODES = ("private-ca", "cert-manager")
 
 # Names nobody can buy: mDNS (RFC 6762) and the home network's own domain (RFC 8375).
@@ -47,6 +49,8 @@ class TlsSettings:
     ca_allowed_suffixes: tuple[str, ...] = DEFAULT_CA_SUFFIXES
     ca_allow_any_hostname: bool = False
     cert_manager_version: str = DEFAULT_CERT_MANAGER_VERSION
+    # existing: hostname -> name of its TLS Secret in the gateway namespace.
+    existing_secrets: Mapping[str, str] = field(default_factory=dict)
 
 
 def read_tls(reader: Reader, hostnames: Sequence[str], is_secret: Callable[[str], bool]) -> TlsSettings:
@@ -61,6 +65,8 @@ def read_tls(reader: Reader, hostnames: Sequence[str], is_secret: Callable[[str]
     if mode in CA_MODES and not allow_any:
         _check_hostnames_under_suffixes(reader, hostnames, suffixes)
 
+    if mode == "existing":
+        return TlsSettings(mode="existing", existing_secrets=_read_existing_secrets(reader, hostnames))
     if mode != "provided":
         return TlsSettings(
             mode=mode,
@@ -87,6 +93,7 @@ def _refuse_keys_of_other_modes(reader: Reader, mode: TlsMode) -> None:
         "caAllowedSuffixes": CA_MODES,
         "caAllowAnyHostname": CA_MODES,
         "certManagerVersion": ("cert-manager",),
+        "existingTlsSecrets": ("existing",),
     }
     for key, modes in owners.items():
         if mode not in modes and reader.differs_from(key, DECLARED_DEFAULTS.get(key)):
@@ -100,6 +107,28 @@ DECLARED_DEFAULTS: dict[str, object] = {
     "caAllowAnyHostname": False,
     "certManagerVersion": DEFAULT_CERT_MANAGER_VERSION,
 }
+
+
+def _read_existing_secrets(reader: Reader, hostnames: Sequence[str]) -> dict[str, str]:
+    secrets = reader.json_value("existingTlsSecrets", {}, dict, "a map of gateway hostname to TLS Secret name")
+    result: dict[str, str] = {}
+    for hostname, name in secrets.items():
+        if hostname not in hostnames:
+            reader.fail(f"existingTlsSecrets.{hostname}", "is not in gatewayHostnames")
+        else:
+            checked = reader.check(
+                f"existingTlsSecrets.{hostname}", lambda value: check_object_name(value, "Secret"), name
+            )
+            if checked is not None:
+                result[hostname] = checked
+    missing = [hostname for hostname in hostnames if hostname not in secrets]
+    if missing:
+        reader.fail(
+            "existingTlsSecrets",
+            f"names no TLS Secret for {', '.join(missing)}; with tlsMode: existing every gateway hostname needs the "
+            "Secret (in istio-gateway) that serves it today",
+        )
+    return result
 
 
 def _read_suffixes(reader: Reader) -> list[str]:
