@@ -5,23 +5,40 @@ from datetime import date
 
 import pulumi
 
-from components import names
-from components.cert_manager import CertManager, CertManagerArgs
-from components.cluster import Cluster
-from components.demo_app import DemoApp, DemoAppArgs
-from components.front_door import FrontDoorCheck, FrontDoorCheckArgs
-from components.gateway_api import GatewayApiCrds, GatewayApiCrdsArgs
-from components.handover import AddressHandover, AddressHandoverArgs
-from components.ingress import IngressGateway, IngressGatewayArgs
-from components.inspection import inspection_environment, read_adoption_plan
-from components.istio import IstioAmbient, IstioAmbientArgs
-from components.mesh_namespace import MeshedNamespace, MeshedNamespaceArgs
-from components.metallb import MetalLB, MetalLBArgs
-from components.monitoring import Monitoring, MonitoringArgs
-from components.routes import HttpRoutes, HttpRoutesArgs
-from components.settings import load_settings
-from components.upgrade_guard import UpgradeGuard, UpgradeGuardArgs
-from components.verification import MeshVerification, MeshVerificationArgs
+# The package's public API, as any other program would use it (components/homelab_mesh).
+from homelab_mesh import (
+    GATEWAY_NAMESPACE,
+    AddressHandover,
+    AddressHandoverArgs,
+    CertManager,
+    CertManagerArgs,
+    Cluster,
+    DemoApp,
+    DemoAppArgs,
+    FrontDoorCheck,
+    FrontDoorCheckArgs,
+    GatewayApiCrds,
+    GatewayApiCrdsArgs,
+    HttpRoutes,
+    HttpRoutesArgs,
+    IngressGateway,
+    IngressGatewayArgs,
+    IstioAmbient,
+    IstioAmbientArgs,
+    MeshedNamespace,
+    MeshedNamespaceArgs,
+    MeshVerification,
+    MeshVerificationArgs,
+    MetalLB,
+    MetalLBArgs,
+    Monitoring,
+    MonitoringArgs,
+    UpgradeGuard,
+    UpgradeGuardArgs,
+    inspection_environment,
+    load_settings,
+    read_adoption_plan,
+)
 
 # Pulumi keeps every resource and its pending outputs alive for the whole run; with the default
 # thresholds the collector rescans that growing heap again and again (a third of the time at scale).
@@ -182,7 +199,7 @@ if settings.gateway_hostnames:
                 *([handover] if handover else []),
             ],
             cert_manager=[cert_manager] if cert_manager else [],
-            namespace_import_id=adoption.namespace_import_id(names.GATEWAY_NAMESPACE),
+            namespace_import_id=adoption.namespace_import_id(GATEWAY_NAMESPACE),
         ),
         opts=on_cluster,
     )
@@ -232,8 +249,7 @@ if settings.verify_front_door and ingress is not None:
             routes=settings.routes,
             ca_certificate_pem=ingress.certificates.ca_certificate_pem,
             pinned_secrets={
-                hostname: f"{names.GATEWAY_NAMESPACE}/{secret}"
-                for hostname, secret in settings.tls.existing_secrets.items()
+                hostname: f"{GATEWAY_NAMESPACE}/{secret}" for hostname, secret in settings.tls.existing_secrets.items()
             },
             cluster=cluster,
             timeout_seconds=settings.verify_timeout_seconds,

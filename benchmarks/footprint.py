@@ -19,7 +19,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from components.resources import mebibytes, millicores  # noqa: E402
+from homelab_mesh.resources import mebibytes, millicores  # noqa: E402
+
 from tools.mock_engine import Evaluation, evaluate  # noqa: E402
 
 NODE_COUNTS = (1, 3, 10)

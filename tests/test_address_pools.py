@@ -9,8 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from homelab_mesh.settings import ConfigError, Settings, parse_address_range, parse_settings
 
-from components.settings import ConfigError, Settings, parse_address_range, parse_settings
 from tests.conftest import Evaluate
 from tools.mock_engine import Evaluation, stack_config
 

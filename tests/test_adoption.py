@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from homelab_mesh.inspection import kubectl_resource
+from homelab_mesh.kubernetes import type_token
+from homelab_mesh.settings import ConfigError
 
-from components.inspection import kubectl_resource
-from components.kubernetes import type_token
-from components.settings import ConfigError
 from tests import seed_cluster as seed
 from tests.stubs import Reply, Stubs
 from tools.mock_engine import Evaluation, evaluate
@@ -607,7 +607,7 @@ def test_existing_secrets_belong_to_tls_mode_existing(config_error: Callable[...
 
 
 def test_the_stacks_own_rollback_still_steps_down_from_what_it_deployed(stubs: Stubs, homelab: Evaluation) -> None:
-    from components.version_record import PREVIOUS_ISTIO, VersionRecordProvider
+    from homelab_mesh.version_record import PREVIOUS_ISTIO, VersionRecordProvider
 
     # The record of a stack that stepped 1.28.2 -> 1.29.9 accepts going back, and says which version it leaves.
     deployed = {"istioVersion": "1.29.9", "gatewayApiVersion": "v1.4.1", PREVIOUS_ISTIO: "1.28.2"}

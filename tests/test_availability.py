@@ -10,12 +10,12 @@ import yaml
 from cloudcoil.models.kubernetes.core.v1 import TopologySpreadConstraint
 from cloudcoil.models.kubernetes.policy.v1 import PodDisruptionBudgetSpec
 from cloudcoil.models.kubernetes.scheduling.v1 import PriorityClass
+from homelab_mesh.ingress import options_data, options_name
+from homelab_mesh.resources import mebibytes, millicores
+from homelab_mesh.settings import ConfigError
+from homelab_mesh.settings.network import MAX_GATEWAY_REPLICAS
 from pydantic import BaseModel
 
-from components.ingress import options_data, options_name
-from components.resources import mebibytes, millicores
-from components.settings import ConfigError
-from components.settings.network import MAX_GATEWAY_REPLICAS
 from tests.conftest import Evaluate
 from tools.mock_engine import Evaluation
 

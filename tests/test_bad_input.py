@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-
-from components.settings import ConfigError
+from homelab_mesh.settings import ConfigError
 
 ConfigErrorOf = Callable[..., ConfigError]
 

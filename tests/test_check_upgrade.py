@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from homelab_mesh.upgrade import Order, Pair, live_check_environment
 
-from components.upgrade import Order, Pair, live_check_environment
 from tests.stubs import SHELLS, Reply, Stubs
 
 SCRIPT = "check-upgrade.sh"

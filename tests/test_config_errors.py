@@ -6,10 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import homelab_mesh.settings as settings_package
 import pytest
+from homelab_mesh.settings import ConfigError
 
-import components.settings as settings_package
-from components.settings import ConfigError
 from tools.mock_engine import evaluate
 
 ConfigErrorOf = Callable[..., ConfigError]

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from homelab_mesh.settings import ConfigError
+from homelab_mesh.settings.stack_file import load_stack_file
 
-from components.settings import ConfigError
-from components.settings.stack_file import load_stack_file
 from tests.graph import must_precede
 from tools.mock_engine import Evaluation, evaluate
 

@@ -147,8 +147,8 @@ class TestStackConfig:
 def test_the_project_copy_has_the_program_and_none_of_the_checkouts_stacks(tmp_path: Path) -> None:
     copy = harness.copy_project(tmp_path / "project")
     assert (copy / "__main__.py").read_text() == (ROOT / "__main__.py").read_text()
-    assert (copy / "Pulumi.yaml").exists() and (copy / "components" / "istio.py").exists()
-    assert (copy / "scripts" / "check-front-door.sh").exists()
+    assert (copy / "Pulumi.yaml").exists() and (copy / "components" / "homelab_mesh" / "istio.py").exists()
+    assert (copy / "components" / "homelab_mesh" / "scripts" / "check-front-door.sh").exists()
     assert sorted(path.name for path in copy.glob("Pulumi.*.yaml")) == []
     assert (copy / "venv").resolve() == (ROOT / "venv").resolve()
     assert not (copy / ".git").exists()

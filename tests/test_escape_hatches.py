@@ -6,10 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
-from components.chart_keys import merged_values
-from components.images import mirrored
-from components.settings import ConfigError
+from homelab_mesh.chart_keys import merged_values
+from homelab_mesh.images import mirrored
+from homelab_mesh.settings import ConfigError
 
 ConfigErrorOf = Callable[..., ConfigError]
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from homelab_mesh.scripts import script
 
-from components.scripts import script
 from tests.conftest import Evaluate
 from tests.graph import must_precede
 from tests.test_secrets import KEY_MARKERS, PROVIDED_CERTIFICATE

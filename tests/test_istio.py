@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from homelab_mesh.resources import mebibytes, millicores
 
-from components.resources import mebibytes, millicores
 from tests.conftest import Evaluate
 from tools.mock_engine import Evaluation
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from homelab_mesh.scripts import script
+from homelab_mesh.settings import ConfigError
 
-from components.scripts import script
-from components.settings import ConfigError
 from tests.conftest import Evaluate
 from tests.graph import creation_order, must_precede
 from tools.mock_engine import Evaluation, evaluate

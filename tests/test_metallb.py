@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from components.scripts import script
+from homelab_mesh.scripts import script
+
 from tests.conftest import Evaluate
 from tools.mock_engine import Evaluation
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 from cloudcoil.models.prometheus_operator.v1 import PodMonitor, ServiceMonitor
+from homelab_mesh.scripts import script
 from pydantic import BaseModel
 
-from components.scripts import script
 from tests.conftest import Evaluate
 from tests.stubs import Reply, Stubs
 from tools.mock_engine import Evaluation, evaluate

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-
-from components.settings import KNOWN_KEYS, SCALAR_KEYS, parse_settings
+from homelab_mesh.settings import KNOWN_KEYS, SCALAR_KEYS, parse_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())

@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from components.settings import KNOWN_KEYS, SCALAR_KEYS
+from homelab_mesh.settings import KNOWN_KEYS, SCALAR_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from homelab_mesh.tls import CERTIFICATE_VALIDITY_HOURS, EARLY_RENEWAL_HOURS
 
-from components.tls import CERTIFICATE_VALIDITY_HOURS, EARLY_RENEWAL_HOURS
 from tools import renewal_due
 from tools.renewal_due import NOTHING_DUE, RENEWAL_DUE, UNREADABLE, UnreadableOutputs
 

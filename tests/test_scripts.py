@@ -27,8 +27,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from homelab_mesh.scripts import script
 
-from components.scripts import script
 from tests.stubs import SCRIPTS, SYSTEM_PATH, Reply, Stubs, required
 from tools.mock_engine import Evaluation, evaluate
 

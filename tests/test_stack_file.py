@@ -6,8 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-
-from components.settings.stack_file import StackFileError, load_stack_file
+from homelab_mesh.settings.stack_file import StackFileError, load_stack_file
 
 
 def error_for(tmp_path: Path, text: str) -> str:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 import yaml
+from homelab_mesh.settings import KNOWN_KEYS, ConfigError
 
-from components.settings import KNOWN_KEYS, ConfigError
 from tools.mock_engine import Evaluation, evaluate
 
 ROOT = Path(__file__).resolve().parent.parent

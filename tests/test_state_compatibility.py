@@ -42,7 +42,8 @@ def test_the_stored_record_provider_loads_and_checks_with_todays_code() -> None:
     result = subprocess.run(
         [sys.executable, "-c", HOST, STORED],
         cwd=ROOT,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        # The project directory, where the host starts, and the package as installed in the program's venv.
+        env={"PYTHONPATH": f"{ROOT}:{ROOT / 'components'}", "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
         timeout=60,

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from homelab_mesh.settings import ConfigError
+from homelab_mesh.settings.certificates import check_provided_certificate, covers
 
-from components.settings import ConfigError
-from components.settings.certificates import check_provided_certificate, covers
 from tests.certificates import DAY, HOMELAB_HOSTNAMES, Pem, homelab_pem, key_pem, private_key, self_signed
 from tests.conftest import Evaluate
 from tools.mock_engine import MOCK_VALIDITY_END, Evaluation, evaluate, is_secret, unwrap

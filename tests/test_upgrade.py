@@ -9,10 +9,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from homelab_mesh.upgrade import Order, Pair, decide, describe_sequence, intermediate, live_check_environment, order
+from homelab_mesh.version_record import VersionRecordProvider
+from homelab_mesh.versions import SUPPORT, gateway_api_incompatibility, parse_version, runs_with
 
-from components.upgrade import Order, Pair, decide, describe_sequence, intermediate, live_check_environment, order
-from components.version_record import VersionRecordProvider
-from components.versions import SUPPORT, gateway_api_incompatibility, parse_version, runs_with
 from tests.conftest import Evaluate
 from tests.graph import must_precede
 from tools import plan, plan_graph

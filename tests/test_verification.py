@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from components.scripts import script
+from homelab_mesh.scripts import script
+
 from tests.conftest import Evaluate
 from tests.graph import must_precede
 from tools.mock_engine import Evaluation

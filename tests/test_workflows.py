@@ -22,9 +22,16 @@ TEST_COMMAND = (
     "python3 -m venv venv && venv/bin/pip install -q --require-hashes -r requirements-dev.lock "
     "&& venv/bin/ruff check . && venv/bin/python -m pytest"
 )
-PROGRAM_INSTALL = "python3 -m venv venv && venv/bin/pip install -q --require-hashes -r requirements.lock"
+# The program imports the homelab_mesh package: after the hash-checked lock, the package from this checkout,
+# without dependencies (the lock has them all) and built with the lock's setuptools (no download).
+PACKAGE_INSTALL = "venv/bin/pip install -q --no-deps --no-build-isolation ./components"
+PROGRAM_INSTALL = (
+    f"python3 -m venv venv && venv/bin/pip install -q --require-hashes -r requirements.lock && {PACKAGE_INSTALL}"
+)
 # The end-to-end job needs the program and pytest: the dev lock, which pins the program's lock as it is.
-DEV_INSTALL = "python3 -m venv venv && venv/bin/pip install -q --require-hashes -r requirements-dev.lock"
+DEV_INSTALL = (
+    f"python3 -m venv venv && venv/bin/pip install -q --require-hashes -r requirements-dev.lock && {PACKAGE_INSTALL}"
+)
 PULUMI_ACTION = "pulumi/actions"
 BACKEND_SECRETS = {"PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_ACCESS_TOKEN"}
 # Each environment's kubeconfig: the deploy identity only in the protected `homelab` environment, the

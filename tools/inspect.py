@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pulumi
+from homelab_mesh.scripts import BASH, script
+from homelab_mesh.settings.stack_file import StackFileError
 
-from components.scripts import BASH, script
-from components.settings.stack_file import StackFileError
 from tools.mock_engine import ROOT, evaluate
 from tools.plan import DEFAULT_STACK, EXIT_BAD_INPUT, stack_name_of
 

@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import TextIO
 
 import pulumi
+from homelab_mesh.settings.stack_file import StackFileError, load_stack_file
+from homelab_mesh.upgrade import order
+from homelab_mesh.upgrade_guard import RECORD_NAME, leaving_pair, target_pair
+from homelab_mesh.version_record import GATEWAY_API, ISTIO, PREVIOUS_GATEWAY_API, PREVIOUS_ISTIO, VersionRecordProvider
 
-from components.settings.stack_file import StackFileError, load_stack_file
-from components.upgrade import order
-from components.upgrade_guard import RECORD_NAME, leaving_pair, target_pair
-from components.version_record import GATEWAY_API, ISTIO, PREVIOUS_GATEWAY_API, PREVIOUS_ISTIO, VersionRecordProvider
 from tools.mock_engine import ROOT, evaluate, stack_config
 from tools.plan_graph import GRAPH_MARKER, graph_diagram, replace_mermaid_block, resource_graph
 from tools.plan_render import render_objects, render_releases, render_summary

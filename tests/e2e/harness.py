@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from homelab_mesh import names
+from homelab_mesh.settings.network import parse_address_range
 
-from components import names
-from components.settings.network import parse_address_range
+import tools  # noqa: F401  (the package's working tree first on the import path, as in the suite)
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTER = ROOT / "stacks" / "starter.yaml"

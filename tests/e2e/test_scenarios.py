@@ -18,10 +18,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from components import names
-from components.demo_app import LABELS as ECHO_LABELS
-from components.ingress import GATEWAY_NAME_LABEL
-from components.settings.demo import DEMO_NAMESPACE
+from homelab_mesh import names
+from homelab_mesh.demo_app import LABELS as ECHO_LABELS
+from homelab_mesh.ingress import GATEWAY_NAME_LABEL
+from homelab_mesh.settings.demo import DEMO_NAMESPACE
+
 from tests.e2e.harness import (
     Cluster,
     E2eStack,

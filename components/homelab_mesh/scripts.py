@@ -6,7 +6,8 @@ import re
 from functools import cache
 from pathlib import Path
 
-SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+# Package data: the scripts ship inside the package (components/pyproject.toml), found beside this module.
+SCRIPTS = Path(__file__).resolve().parent / "scripts"
 
 # pulumi-command runs the interpreter with the whole environment of the `pulumi` process, which holds the
 # stack's credentials (PULUMI_CONFIG_PASSPHRASE, PULUMI_ACCESS_TOKEN, ...). This launcher unsets every
