@@ -13,9 +13,11 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+import tools  # noqa: E402,F401  (puts the package's working tree, components/, on the import path)
+
+# isort: split
 from homelab_mesh.settings import ConfigError  # noqa: E402
 
-import tools  # noqa: E402,F401  (puts the package's working tree, components/, on the import path)
 from tests.stubs import SHELLS, Stubs  # noqa: E402
 from tools.mock_engine import Evaluation, evaluate  # noqa: E402
 

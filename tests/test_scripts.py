@@ -27,9 +27,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from homelab_mesh.scripts import script
+from homelab_mesh.scripts import SCRIPTS, script
 
-from tests.stubs import SCRIPTS, SYSTEM_PATH, Reply, Stubs, required
+from tests.stubs import SYSTEM_PATH, Reply, Stubs, required
 from tools.mock_engine import Evaluation, evaluate
 
 # --- verify-mesh.sh ----------------------------------------------------------------------------------------

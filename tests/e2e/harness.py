@@ -23,10 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from homelab_mesh import names
-from homelab_mesh.settings.network import parse_address_range
 
 import tools  # noqa: F401  (the package's working tree first on the import path, as in the suite)
+
+# isort: split
+from homelab_mesh import names
+from homelab_mesh.settings.network import parse_address_range
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTER = ROOT / "stacks" / "starter.yaml"
