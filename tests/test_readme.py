@@ -60,9 +60,7 @@ def code(markdown: str) -> list[str]:
 def test_every_kubectl_command_in_recipes_and_troubleshooting_names_the_context() -> None:
     recipes = section((DOCS / "operations.md").read_text(), "Recipes")
     for title, markdown in (("Recipes", recipes), ("Troubleshooting", (DOCS / "troubleshooting.md").read_text())):
-        commands = [
-            command for snippet in code(markdown) for command in re.findall(r"\bkubectl\s[^\n|]*", snippet)
-        ]
+        commands = [command for snippet in code(markdown) for command in re.findall(r"\bkubectl\s[^\n|]*", snippet)]
         assert commands, title
         assert [command for command in commands if not command.startswith("kubectl --context ")] == [], title
 
