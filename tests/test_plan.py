@@ -19,7 +19,7 @@ from tools import plan, plan_graph, plan_render
 from tools.mock_engine import Evaluation
 
 ROOT = Path(__file__).resolve().parent.parent
-PLAN_DOC = ROOT / "README.md"
+PLAN_DOC = ROOT / "docs" / "testing.md"
 # A real certificate and key: provided mode parses them.
 PROVIDED = homelab_pem()
 PEM_KEY_BODY = PROVIDED.key_body
@@ -150,8 +150,8 @@ class TestHomelabPlan:
         embedded = plan_graph.embedded_diagram(PLAN_DOC.read_text())
         assert embedded is not None, f"{PLAN_DOC} has no ```mermaid block after {plan_graph.GRAPH_MARKER}"
         assert embedded == plan_graph.graph_diagram(plan_graph.resource_graph(homelab)), (
-            "README.md's plan graph is stale; regenerate it with "
-            "python -m tools.plan --stack homelab --out plan/homelab --markdown README.md"
+            "docs/testing.md's plan graph is stale; regenerate it with "
+            "python -m tools.plan --stack homelab --out plan/homelab --markdown docs/testing.md"
         )
 
 

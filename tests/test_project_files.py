@@ -1,4 +1,4 @@
-"""Pulumi.yaml declares the settings the program reads; README documents every one."""
+"""Pulumi.yaml declares the settings the program reads; the configuration reference documents every one."""
 
 from __future__ import annotations
 
@@ -42,7 +42,14 @@ def test_declared_defaults_are_the_programs_defaults() -> None:
     assert with_defaults == without
 
 
-def test_readme_documents_every_key() -> None:
-    readme = (ROOT / "README.md").read_text()
-    missing = sorted(key for key in KNOWN_KEYS if f"`{key}`" not in readme)
+def test_the_configuration_reference_documents_every_key() -> None:
+    reference = (ROOT / "docs" / "configuration.md").read_text()
+    missing = sorted(key for key in KNOWN_KEYS if f"`{key}`" not in reference)
+    assert missing == []
+
+
+def test_the_readme_lists_every_key() -> None:
+    """README's Settings list is where a newcomer finds the keys' names, each leading to the reference."""
+    settings = (ROOT / "README.md").read_text().partition("\n## Settings\n")[2].partition("\n## ")[0]
+    missing = sorted(key for key in KNOWN_KEYS if f"`{key}`" not in settings)
     assert missing == []

@@ -1,4 +1,5 @@
-"""README's configuration tables agree with Pulumi.yaml; its recipes and fixes target the stack's context."""
+"""The configuration reference (docs/configuration.md) agrees with Pulumi.yaml; the recipes and fixes in docs/
+target the stack's context; README's first deploy starts from the starter stack."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from homelab_mesh.settings import KNOWN_KEYS, SCALAR_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
+DOCS = ROOT / "docs"
+CONFIGURATION = (DOCS / "configuration.md").read_text()
 DECLARED: dict[str, Any] = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
 TYPE_NAMES = {"string": "string", "boolean": "boolean", "integer": "integer", "array": "list of strings"}
 # `| `key` | type | default | ...`, or several keys in one row: `| `a`, `b` | type | default | ... |`
@@ -19,15 +22,16 @@ ROW = re.compile(r"^\| (`\w+`(?:, `\w+`)*) \| ([^|]+?) \| ([^|]+?) \|", re.MULTI
 
 def rows() -> dict[str, tuple[str, str]]:
     found: dict[str, tuple[str, str]] = {}
-    for keys, type_name, default in ROW.findall(section("Configuration reference")):
+    for keys, type_name, default in ROW.findall(CONFIGURATION):
         for key in re.findall(r"`(\w+)`", keys):
             found[key] = (type_name.strip(), default.strip())
     return found
 
 
-def section(title: str) -> str:
-    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## )", README, re.MULTILINE | re.DOTALL)
-    assert match, f"README has no '## {title}' section"
+def section(markdown: str, title: str) -> str:
+    """The text under `## title`, up to the next `## ` heading (a `# ` line may be a shell comment)."""
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", markdown, re.MULTILINE | re.DOTALL)
+    assert match, f"no '## {title}' section"
     return match.group(1)
 
 
@@ -53,15 +57,14 @@ def code(markdown: str) -> list[str]:
 
 
 def test_every_kubectl_command_in_recipes_and_troubleshooting_names_the_context() -> None:
-    for title in ("Recipes", "Troubleshooting"):
-        commands = [
-            command for snippet in code(section(title)) for command in re.findall(r"\bkubectl\s[^\n|]*", snippet)
-        ]
+    recipes = section((DOCS / "operations.md").read_text(), "Recipes")
+    for title, markdown in (("Recipes", recipes), ("Troubleshooting", (DOCS / "troubleshooting.md").read_text())):
+        commands = [command for snippet in code(markdown) for command in re.findall(r"\bkubectl\s[^\n|]*", snippet)]
         assert commands, title
         assert [command for command in commands if not command.startswith("kubectl --context ")] == [], title
 
 
 def test_the_first_deploy_starts_from_the_starter_stack() -> None:
-    deploy = section("Deploy")
+    deploy = section(README, "Deploy")
     assert deploy.index("stacks/starter.yaml") < deploy.index("Pulumi.homelab.yaml")
     assert "pulumi stack init" in deploy

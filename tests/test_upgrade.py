@@ -30,7 +30,7 @@ def pair(istio: str, gateway_api: str) -> Pair:
     return Pair(istio_version, gateway_api_version)
 
 
-# The homelab's own path (README, Upgrading): each step's pair, as stack-file edits.
+# The homelab's own path (docs/upgrading.md): each step's pair, as stack-file edits.
 HOMELAB_PATH = [
     pair("1.28.2", "v1.4.1"),
     pair("1.29.9", "v1.4.1"),
@@ -372,7 +372,7 @@ def moving_to(run: Evaluate, new: Pair, deployed: Pair | None, before: Pair | No
     return run(config, recorded=recorded(deployed, before) if deployed else None)
 
 
-# README, Upgrading, "The homelab" table: whether each step's CRDs change before or after istiod.
+# docs/upgrading.md, "The homelab" table: whether each step's CRDs change before or after istiod.
 HOMELAB_CRDS_AFTER_ISTIOD = {1: False, 2: False, 3: True}
 
 
@@ -450,16 +450,16 @@ def _text(version: tuple[int, int, int]) -> str:
 
 # --- the runbook, the printed steps and the plan agree ------------------------------------------------------------
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+UPGRADING = Path(__file__).resolve().parent.parent / "docs" / "upgrading.md"
 RUNBOOK_ROW = re.compile(
     r"^\| (\d) \| `([\d.]+)` \| `(v[\d.]+)`[^|]*\| (no|before istiod|after istiod) \| (.*?) \|$", re.M
 )
 
 
 def runbook_rows() -> list[tuple[str, ...]]:
-    text = README.read_text()
-    section = text[text.index("### The homelab: 1.28.2 → 1.31.1") :]
-    return RUNBOOK_ROW.findall(section[: section.index("\n### ", 5)])
+    text = UPGRADING.read_text()
+    section = text[text.index("## The homelab: 1.28.2 → 1.31.1") :]
+    return RUNBOOK_ROW.findall(section[: section.index("\n## ", 5)])
 
 
 def test_the_runbook_lists_the_steps_the_guard_prints(homelab: Evaluation) -> None:
