@@ -50,7 +50,7 @@ cluster = Cluster(settings.kube_context, settings.cluster_identifier, settings.k
 # adoptExisting: what the cluster already runs decides which releases take ownership or are imported.
 adoption = read_adoption_plan(settings, cluster)
 
-# Nothing in the cluster changes before the upgrade guard agrees (README, Upgrading): the provider waits for
+# Nothing in the cluster changes before the upgrade guard agrees (docs/upgrading.md): the provider waits for
 # it, so a refused version edit (a skipped minor, a downgrade) stops `pulumi up` before its first change.
 guard = UpgradeGuard(
     "upgrade-guard",
@@ -97,7 +97,7 @@ if settings.metallb is not None:
     )
 
 managed_crds = settings.gateway_api_crds == "managed"
-# Declared after Istio: in some orders istiod waits for the CRDs, in others they wait for istiod (README, Upgrading).
+# Declared after Istio: in some orders istiod waits for the CRDs, in others they wait for istiod (docs/upgrading.md).
 declared_crds: list[GatewayApiCrds] = []
 
 istio = IstioAmbient(
@@ -120,7 +120,7 @@ istio = IstioAmbient(
 )
 gateway_api = None
 if managed_crds:
-    # The CRDs are retained on delete and the live check has vetted who installed any that exist (README,
+    # The CRDs are retained on delete and the live check has vetted who installed any that exist (docs/operations.md,
     # Renames and existing objects): their own provider takes CRDs applied by hand at this very release.
     crd_provider = cluster.provider("gateway-api-crds", pulumi.ResourceOptions(depends_on=[guard]), take_existing=True)
     gateway_api = GatewayApiCrds(

@@ -126,7 +126,7 @@ class TestInspection:
         assert refusals == [
             f"- gatewayAddress {seed.ADDRESS} is held by the Service {seed.CLASSIC_SERVICE}; the Gateway would wait "
             "for it forever. Give the Gateway a free address of the pool first, and once it answers there hand this "
-            f"one over with handoverFrom: {seed.CLASSIC_SERVICE} (README: Adopt an existing cluster)"
+            f"one over with handoverFrom: {seed.CLASSIC_SERVICE} (docs/adoption.md)"
         ]
 
     def test_with_adoption_on_a_second_address_it_passes_and_tables_every_owner(

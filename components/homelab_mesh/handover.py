@@ -27,7 +27,7 @@ class AddressHandoverArgs:
 class AddressHandover(pulumi.ComponentResource):
     """Deletes the Service that holds gatewayAddress once the stack's Gateway is Programmed at its current
     address (refused otherwise); the Gateway waits for this, so its address changes right after and the gap
-    is MetalLB's re-assignment (README: Adopt an existing cluster). Runs once per Service and address."""
+    is MetalLB's re-assignment (docs/adoption.md). Runs once per Service and address."""
 
     def __init__(self, name: str, args: AddressHandoverArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("homelab-mesh:ingress:AddressHandover", name, None, opts)

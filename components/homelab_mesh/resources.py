@@ -97,11 +97,12 @@ LEAN_PROFILE: dict[str, ResourceProfile] = {
     "ztunnel": profile("5m", "32Mi", "256Mi"),
     "gateway": profile("10m", "64Mi", "256Mi"),
     "waypoint": profile("10m", "64Mi", "256Mi"),
-    # MetalLB has not been measured in the homelab yet (README "What the mesh asks of the cluster" says how). Upstream's
-    # manifests capped both at 100m/100Mi for years (metallb/metallb#729, #765 dropped the caps because a
-    # throttled speaker answers ARP late), so their working sets sit well under 100Mi; the requests
-    # reserve what an L2-only install with a few Services needs and the limits leave room above the
-    # old cap. Without requests the chart leaves both BestEffort, the first pods a kubelet evicts.
+    # MetalLB has not been measured in the homelab yet (docs/performance.md, "What the mesh asks of the
+    # cluster", says how). Upstream's manifests capped both at 100m/100Mi for years (metallb/metallb#729,
+    # #765 dropped the caps because a throttled speaker answers ARP late), so their working sets sit well
+    # under 100Mi; the requests reserve what an L2-only install with a few Services needs and the limits
+    # leave room above the old cap. Without requests the chart leaves both BestEffort, the first pods a
+    # kubelet evicts.
     "metallbController": profile("10m", "32Mi", "128Mi"),
     "metallbSpeaker": profile("10m", "32Mi", "128Mi"),
 }

@@ -1,7 +1,7 @@
 """The upgrade guard's decision: may this stack move from the versions it deployed to the configured ones?
 
 Pure functions of the recorded pair, the configured pair and a date, so that the table tests, the
-dynamic provider's `check()` (components/version_record.py) and the README's upgrade path rest on the same
+dynamic provider's `check()` (components/version_record.py) and docs/upgrading.md's upgrade path rest on the same
 code. What only the cluster knows is checked at `pulumi up` by scripts/check-upgrade.sh, whose inputs come
 from the same table (`live_check_environment`).
 
@@ -127,7 +127,7 @@ def end_of_life_warning(pair: Pair, today: date) -> str | None:
     path = describe_sequence(safe_sequence(pair, _landing(newer[-1]))) if newer else "no supported minor is known"
     return (
         f"istioVersion: Istio {format_version(row.istio)} reached end of life on {row.end_of_life.isoformat()} "
-        f"and gets no security fixes; upgrade one minor per pulumi up (README, Upgrading): {path}"
+        f"and gets no security fixes; upgrade one minor per pulumi up (docs/upgrading.md): {path}"
     )
 
 

@@ -162,7 +162,7 @@ def test_upgrade_under_load(cluster: Cluster, backend_dir: Path, report_dir: Pat
         stack.configure(stack_config(cluster, istioVersion="1.30.5", gatewayApiVersion="v1.5.1"))
         target = _target(_timed(report, "pulumi up (Istio 1.30.5, Gateway API v1.5.1)", stack.up))
         _answers(target)
-        # README, Upgrading: the step 1.30 -> 1.31 moves both lines in one `pulumi up`.
+        # docs/upgrading.md: the step 1.30 -> 1.31 moves both lines in one `pulumi up`.
         stack.configure(stack_config(cluster, istioVersion="1.31.1", gatewayApiVersion="v1.6.1"))
         report.facts["preview of the step"] = stack.preview(diff=True)
         with under_load(report, "pulumi up (Istio 1.31.1, Gateway API v1.6.1)", target):

@@ -107,7 +107,7 @@ if [ $? -eq 0 ]; then
     distance=$(($(minor_number "$target_minor") - $(minor_number "$istiod_minor")))
     if [ "$distance" -gt 1 ] || [ "$distance" -lt -1 ]; then
         fail "the cluster runs istiod $istiod_version and istioVersion is $ISTIO_VERSION: move one Istio minor per" \
-            "pulumi up (README, Upgrading)"
+            "pulumi up (docs/upgrading.md)"
     fi
     # The running istiod is where the stack starts, as if recorded: an adopted cluster (or one changed by
     # hand) is never moved below it, except by the rollback the record accepted, which steps down from
@@ -116,7 +116,7 @@ if [ $? -eq 0 ]; then
         [ "${istiod_version%%-*}" != "${STEPPED_FROM_ISTIO_VERSION:-}" ]; then
         fail "the cluster runs istiod $istiod_version, newer than istioVersion $ISTIO_VERSION; Istio is never" \
             "downgraded. Set istioVersion to the running version (${istiod_version%%-*}) and step forward from there" \
-            "(README, Upgrading)"
+            "(docs/upgrading.md)"
     fi
     if [ "$CRDS_AFTER_ISTIOD" = false ] && ! runs_target_crds "$istiod_version"; then
         fail "the Gateway API CRDs change to $GATEWAY_API_VERSION before istiod, and the running istiod" \

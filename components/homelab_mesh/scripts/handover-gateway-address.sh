@@ -4,7 +4,7 @@
 # program changes the Gateway's address right after this script (the Gateway waits for it). MetalLB's
 # controller reprocesses every Service when one with an address is deleted (metallb v0.16.1 controller/main.go,
 # SetBalancer), and the speaker then sends gratuitous ARP for the address every 1.1 s for 5 s
-# (internal/layer2/announcer.go), so clients follow within seconds. Read README "Adopt an existing cluster".
+# (internal/layer2/announcer.go), so clients follow within seconds. Read docs/adoption.md.
 #
 # SERVICE            <namespace>/<name> of the Service holding the address
 # ADDRESS            the address to hand over

@@ -243,7 +243,7 @@ while read -r release namespace resource name; do
         row "$what" "a Helm release record" "import the release, then upgrade"
       else
         row "$what" "a Helm release record" "refused: adoptExisting is false"
-        refuse "$what was installed by Helm outside this stack. Set adoptExisting: true to import the release (README: Adopt an existing cluster), or uninstall it"
+        refuse "$what was installed by Helm outside this stack. Set adoptExisting: true to import the release (docs/adoption.md), or uninstall it"
       fi
       ;;
     *)
@@ -251,7 +251,7 @@ while read -r release namespace resource name; do
         row "$what" "$who" "install, taking ownership"
       else
         row "$what" "$who" "refused: adoptExisting is false"
-        refuse "$what: its $resource $namespace/$name exists, $(made_by "$who"); Helm refuses to install over objects without its ownership metadata. Set adoptExisting: true to take them over (README: Adopt an existing cluster)"
+        refuse "$what: its $resource $namespace/$name exists, $(made_by "$who"); Helm refuses to install over objects without its ownership metadata. Set adoptExisting: true to take them over (docs/adoption.md)"
       fi
       ;;
   esac
@@ -292,10 +292,10 @@ while read -r resource namespace name; do
         row "$what" "$who" "import"
       elif importable "$resource"; then
         row "$what" "$who" "refused: adoptExisting is false"
-        refuse "$what exists, $(made_by "$who"), and is not this stack's. Set adoptExisting: true to import it, or import it yourself with pulumi import (README: Adopt an existing cluster)"
+        refuse "$what exists, $(made_by "$who"), and is not this stack's. Set adoptExisting: true to import it, or import it yourself with pulumi import (docs/adoption.md)"
       else
         row "$what" "$who" "refused: not this stack's"
-        refuse "$what exists, $(made_by "$who"), and is not this stack's. Delete it, or bring it into the stack with pulumi import (README: Adopt an existing cluster)"
+        refuse "$what exists, $(made_by "$who"), and is not this stack's. Delete it, or bring it into the stack with pulumi import (docs/adoption.md)"
       fi
       ;;
   esac
@@ -360,7 +360,7 @@ EOF
   done
   for service in $held; do
     row "address $address" "Service $service" "refused: held by another Service"
-    refuse "gatewayAddress $address is held by the Service $service; the Gateway would wait for it forever. Give the Gateway a free address of the pool first, and once it answers there hand this one over with handoverFrom: $service (README: Adopt an existing cluster)"
+    refuse "gatewayAddress $address is held by the Service $service; the Gateway would wait for it forever. Give the Gateway a free address of the pool first, and once it answers there hand this one over with handoverFrom: $service (docs/adoption.md)"
   done
   [ -n "$holders" ] || row "address $address" "free" "assign"
 fi

@@ -116,7 +116,7 @@ class NamespaceOptions(Model):
     default_deny: bool = True
     allow_from: list[AllowFrom] = Field(default_factory=list)
     waypoint: bool = False
-    # Routed traffic goes through the waypoint too, so its L7 rules cover it (README, Security).
+    # Routed traffic goes through the waypoint too, so its L7 rules cover it (docs/security.md).
     ingress_use_waypoint: bool = False
     rules: list[AuthorizationRule] = Field(default_factory=list)
 
