@@ -18,9 +18,11 @@ from typing import Any
 
 import pulumi
 
-# The SDK's public runtime API (pulumi.runtime.__all__). The keys a program was given can only be listed from
-# the config the CLI hands it (PULUMI_CONFIG, get_config_env); the SDK has no public call that lists the keys
-# set in-process (set_all_config, which the SDK's own mock engine uses).
+# The SDK's public runtime API (pulumi.runtime.__all__), not the private module pulumi.runtime.config. Listing
+# the keys a program was given goes through get_config_env: the CLI's Python language host hands the stack's
+# whole config to the program as the environment variable PULUMI_CONFIG (pulumi/pulumi v3.259.0,
+# sdk/python/cmd/pulumi-language-python/main.go, `pulumiConfigVar`). The SDK has no public call that lists keys
+# set in-process (set_all_config, the ContextVar behind it), so the mock engine sets PULUMI_CONFIG as the CLI does.
 from pulumi.runtime import get_config, get_config_env, is_config_secret
 
 from .. import versions
