@@ -165,3 +165,23 @@ def test_a_kubeconfig_path_is_used_as_it_is_and_home_expanded(stubs: Stubs) -> N
 def test_without_a_stack_kubeconfig_kubectl_reads_the_ambient_one(stubs: Stubs) -> None:
     seen = run_unenrol(stubs, KUBECONFIG="/etc/ambient.yaml")
     assert seen[0] == "/etc/ambient.yaml"
+
+
+def test_every_script_that_sets_its_own_exit_trap_still_removes_the_kubeconfig_copy() -> None:
+    """A script's own `trap ... EXIT` replaces kube.sh's: it must call kube_cleanup itself."""
+    from homelab_mesh.scripts import SCRIPTS
+
+    for path in sorted(SCRIPTS.glob("*.sh")):
+        for line in path.read_text().splitlines():
+            if line.startswith("trap ") and line.rstrip().endswith(" EXIT"):
+                assert "kube_cleanup" in line, f"{path.name}: {line}"
+
+
+def test_the_inspection_removes_the_kubeconfig_copy_too(stubs: Stubs) -> None:
+    stubs.add_script("kubectl", SEEN)
+    result = stubs.run(
+        "inspect-cluster.sh", KUBECONFIG_DATA=KUBECONFIG_CONTENT, MODE="report", RELEASES="", OBJECTS=""
+    )
+    assert result.status == 0, result.stderr
+    copy = Path((stubs.home / "kubeconfig.seen").read_text().splitlines()[0])
+    assert copy.name != "unset" and not copy.exists()

@@ -64,7 +64,7 @@ if ! command -v kubectl >/dev/null 2>&1; then
 fi
 
 work=$(mktemp -d) || exit 1
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work"; kube_cleanup' EXIT
 trap 'exit 1' HUP INT TERM
 table="$work/table"
 refusals="$work/refusals"
