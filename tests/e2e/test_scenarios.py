@@ -288,7 +288,8 @@ def test_adoption_under_load(
         with under_load(report, "step 3: hand the address over (handoverFrom)", target) as notes:
             address = stack.up()["gatewayAddress"]
             notes.append(f"gatewayAddress {address}")
-        assert address == classic, f"the front door moved from {classic} to {address}"
+        if address != classic:
+            unmet.append(f"after the hand-over the stack reports gatewayAddress {address}, not {classic}")
         if _serial(target) != serial:
             unmet.append(f"after the hand-over {classic} serves serial {_serial(target)}, before {serial}")
         with under_load(report, "step 3: the classic gateway removed (the hand-over's commands)", target):
