@@ -7,6 +7,7 @@ before any fixture runs: the normal suite pays for nothing but the collection of
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -45,9 +46,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.skip(reason=reason))
 
 
-@pytest.fixture(scope="session")
-def cluster() -> Cluster:
-    # The scenarios share one cluster and build on its state in order: never spread over xdist workers.
+def _cluster_in_order(read: Callable[[Mapping[str, str]], Cluster]) -> Cluster:
+    # The scenarios build on each other's clean-up in order: never spread over xdist workers.
     if os.environ.get("PYTEST_XDIST_WORKER"):
         pytest.fail(
             "the end-to-end scenarios share one cluster and run in order; run them without xdist: "
@@ -55,19 +55,20 @@ def cluster() -> Cluster:
             pytrace=False,
         )
     try:
-        return cluster_from_environment(os.environ)
+        return read(os.environ)
     except E2eSetupError as error:
         pytest.fail(str(error), pytrace=False)
 
 
 @pytest.fixture(scope="session")
+def cluster() -> Cluster:
+    return _cluster_in_order(cluster_from_environment)
+
+
+@pytest.fixture(scope="session")
 def adoption_cluster() -> Cluster:
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        pytest.fail("the end-to-end scenarios run in order; run them without xdist (-n 0)", pytrace=False)
-    try:
-        return adoption_cluster_from_environment(os.environ)
-    except E2eSetupError as error:
-        pytest.fail(str(error), pytrace=False)
+    """The adoption scenario's own cluster (E2E_ADOPTION_KUBE_CONTEXT)."""
+    return _cluster_in_order(adoption_cluster_from_environment)
 
 
 @pytest.fixture(scope="session")
