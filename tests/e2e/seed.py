@@ -87,9 +87,9 @@ def project_default(key: str) -> str:
 
 def istioctl_install(istioctl: str, context: str) -> list[str]:
     """The seed's command (the homelab's Istio notes; README, Adopt an existing cluster, names its profile and
-    gateway), against the run's context and without the
-    confirmation prompt (istio 1.28.2 operator/cmd/mesh/install.go: `--skip-confirmation`/`-y`; `--context`
-    from istioctl/pkg/cli/option.go). It waits for the components to be ready (`--readiness-timeout`, 300 s)."""
+    gateway), against the run's context and without the confirmation prompt (istio 1.28.2
+    operator/cmd/mesh/install.go: `--skip-confirmation`/`-y`; `--context` from istioctl/pkg/cli/option.go).
+    It waits for the components to be ready (`--readiness-timeout`, 300 s)."""
     return [
         istioctl, "install", "--context", context,
         "--set", "profile=ambient",
