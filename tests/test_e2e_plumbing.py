@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ import pytest
 import yaml
 
 from tests.e2e import harness
+from tests.e2e import seed as seed_cluster
 from tests.e2e.harness import (
     Cluster,
     E2eSetupError,
@@ -25,6 +27,7 @@ from tests.e2e.harness import (
     stack_config,
 )
 from tests.e2e.report import ScenarioReport, markdown, read_reports
+from tests.stubs import Reply, Stubs
 from tools.load import Failure, LoadResult
 from tools.mock_engine import Evaluation, evaluate
 
@@ -67,6 +70,7 @@ class TestSkip:
         )
         assert result.returncode == 0, result.stdout + result.stderr
         assert "SKIPPED [3] tests/e2e/test_scenarios.py: E2E_KUBE_CONTEXT is not set" in result.stdout
+        assert "SKIPPED [1] tests/e2e/test_scenarios.py: E2E_ADOPTION_KUBE_CONTEXT is not set" in result.stdout
         assert time.monotonic() - began < 30
 
 
@@ -465,3 +469,306 @@ class TestAutomation:
         written = yaml.safe_load((work_dir / "Pulumi.e2e-day-two.yaml").read_text())
         assert written["encryptionsalt"] == "v1:salt"
         assert written["config"]["homelab-mesh:kubeContext"] == "kind-e2e"
+
+
+# --- the adoption scenario ----------------------------------------------------------------------------------
+
+ADOPTION = Cluster("kind-adoption", "172.18.255.200-172.18.255.250")
+CLASSIC_ADDRESS, SECOND_ADDRESS = "172.18.255.200", "172.18.255.250"
+ADOPTION_READY = {"E2E_ADOPTION_KUBE_CONTEXT": "kind-adoption", "E2E_ISTIOCTL": "/opt/istio-1.28.2/istioctl"}
+# What the cluster inspection reports on the seed cluster (scripts/inspect-cluster.sh, MODE=report): the four
+# Istio releases' objects istioctl's, MetalLB's rendered by `helm template`, the namespaces and the pool the
+# seed made with kubectl (tests/e2e/seed.py), the apps' namespace present.
+SEED_REPORT = """release istio-base istio-system no istioctl
+release istiod istio-system no istioctl
+release istio-cni istio-system no istioctl
+release ztunnel istio-system no istioctl
+release metallb metallb-system no helm-template
+object namespace - istio-system other
+object namespace - metallb-system other
+object ipaddresspools.metallb.io metallb-system homelab-lan other
+object l2advertisements.metallb.io metallb-system homelab-l2 absent
+object namespace - istio-gateway other
+labelled demo-apps present
+end
+"""
+
+
+def executable(path: str) -> bool:
+    return path == ADOPTION_READY["E2E_ISTIOCTL"]
+
+
+class TestAdoptionSkip:
+    def test_without_its_own_context_it_is_skipped_with_that_reason(self) -> None:
+        reason = harness.adoption_skip_reason({"E2E_KUBE_CONTEXT": "kind-e2e"}, on_path("pulumi", "kubectl", "helm"))
+        assert reason is not None and reason.startswith("E2E_ADOPTION_KUBE_CONTEXT is not set")
+        assert "1.31 to 1.34" in reason
+
+    @pytest.mark.parametrize("missing", ["pulumi", "kubectl", "helm"])
+    def test_without_a_tool_it_is_skipped_naming_it(self, missing: str) -> None:
+        tools = [tool for tool in ("pulumi", "kubectl", "helm") if tool != missing]
+        reason = harness.adoption_skip_reason(ADOPTION_READY, on_path(*tools), executable)
+        assert reason is not None and reason.startswith(f"{missing} is not on PATH")
+
+    @pytest.mark.parametrize("istioctl", ["", "/nowhere/istioctl"])
+    def test_without_the_seeds_istioctl_it_is_skipped_naming_the_variable(self, istioctl: str) -> None:
+        environment = {**ADOPTION_READY, "E2E_ISTIOCTL": istioctl}
+        reason = harness.adoption_skip_reason(environment, on_path("pulumi", "kubectl", "helm"), executable)
+        assert reason is not None and reason.startswith("E2E_ISTIOCTL does not name an executable istioctl 1.28.2")
+
+    def test_with_everything_it_runs(self) -> None:
+        assert harness.adoption_skip_reason(ADOPTION_READY, on_path("pulumi", "kubectl", "helm"), executable) is None
+
+    def test_its_cluster_is_its_own_context_with_the_runs_pool(self) -> None:
+        environment = {**ADOPTION_READY, "E2E_KUBE_CONTEXT": "kind-e2e", "E2E_ADDRESS_POOL": ADOPTION.address_pool}
+        assert harness.adoption_cluster_from_environment(environment) == ADOPTION
+
+
+def compatibility(readme: str) -> dict[str, tuple[str, str]]:
+    """Istio minor -> (lowest, highest) Kubernetes minor, from docs/upgrading.md's compatibility table."""
+    rows = re.findall(r"^\| (1\.\d+) \| (1\.\d+)\u2013(1\.\d+) \|", readme, re.MULTILINE)
+    return {istio: (low, high) for istio, low, high in rows}
+
+
+def minor_key(minor: str) -> tuple[int, int]:
+    major, minor_part = minor.split(".")
+    return int(major), int(minor_part)
+
+
+class TestAdoptionKubernetes:
+    def test_its_range_is_where_both_the_seeds_istio_and_the_first_step_run(self) -> None:
+        table = compatibility((ROOT / "docs" / "upgrading.md").read_text())
+        seed_range, step_range = table["1.28"], table["1.29"]
+        both = (max(seed_range[0], step_range[0], key=minor_key), min(seed_range[1], step_range[1], key=minor_key))
+        assert both == harness.ADOPTION_KUBERNETES
+
+    @pytest.mark.parametrize(
+        ("git_version", "problem"),
+        [("v1.34.0", None), ("v1.31.4", None), ("v1.30.2", "runs Kubernetes 1.30"), ("v1.36.1", "1.36")],
+    )
+    def test_a_cluster_outside_it_is_refused_by_version(self, git_version: str, problem: str | None) -> None:
+        minor = harness.kubernetes_minor({"clientVersion": {}, "serverVersion": {"gitVersion": git_version}})
+        found = harness.adoption_version_problem(minor)
+        assert found is None if problem is None else (found is not None and problem in found)
+
+    def test_no_server_version_is_an_error(self) -> None:
+        with pytest.raises(AssertionError, match="no server version"):
+            harness.kubernetes_minor({"clientVersion": {"gitVersion": "v1.34.0"}})
+
+
+def adoption_evaluation(tmp_path: Path, **overrides: Any) -> Evaluation:
+    config = harness.adoption_config(ADOPTION, **overrides)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = harness.write_stack_config(tmp_path, "e2e-adoption", config)
+    return evaluate("e2e-adoption", stack_file=path, cluster_report=SEED_REPORT)
+
+
+class TestAdoptionStack:
+    def test_the_homelabs_versions_and_first_route_on_the_named_cluster(self) -> None:
+        config = harness.adoption_config(ADOPTION, gatewayAddress=SECOND_ADDRESS)
+        homelab = yaml.safe_load((ROOT / "Pulumi.homelab.yaml").read_text())["config"]
+        for key in ("istioVersion", "gatewayApiVersion"):
+            assert config[f"homelab-mesh:{key}"] == homelab[f"homelab-mesh:{key}"]
+        assert config["homelab-mesh:routes"] == homelab["homelab-mesh:routes"][:1]
+        assert config["homelab-mesh:kubeContext"] == "kind-adoption"
+        assert "homelab-mesh:caValidityDays" not in config and "homelab-mesh:externalNamespaces" not in config
+
+    def test_step_two_adopts_the_seed_and_serves_its_secret_on_the_second_address(self, tmp_path: Path) -> None:
+        evaluation = adoption_evaluation(tmp_path, gatewayAddress=SECOND_ADDRESS)
+        seed = seed_cluster.seed_of(harness.adoption_config(ADOPTION))
+
+        releases = evaluation.of_type("kubernetes:helm.sh/v3:Release")
+        assert {release.name: release.inputs.get("takeOwnership") for release in releases} == dict.fromkeys(
+            ("istio-base", "istiod", "istio-cni", "ztunnel", "metallb"), True
+        )
+        assert {release.inputs["version"] for release in releases if release.name != "metallb"} == {"1.28.2"}
+        imports = {r.name: r.request.importId for r in evaluation.registrations.values() if r.request.importId}
+        assert imports == {
+            "istio-system": "istio-system",
+            "metallb-system": "metallb-system",
+            "istio-gateway": "istio-gateway",
+            f"address-pool-{seed.pool_name}": f"metallb-system/{seed.pool_name}",
+        }
+        gateway = evaluation.named("ingress-gateway").inputs["spec"]
+        assert gateway["infrastructure"]["annotations"]["metallb.io/loadBalancerIPs"] == SECOND_ADDRESS
+        [https] = [listener for listener in gateway["listeners"] if listener.get("tls")]
+        assert (https["hostname"], https["tls"]["certificateRefs"][0]["name"]) == (seed.hostname, seed.tls_secret)
+        # No certificate of the stack's own: the classic gateway's Secret is served as it is.
+        assert not [r for r in evaluation.registrations.values() if r.type.startswith("tls:")]
+        assert "caCertificatePem" not in evaluation.outputs
+        pins = evaluation.named("check-front-door").inputs["environment"]["PINNED_CERTIFICATES"]
+        assert pins == f"{seed.hostname} istio-gateway/{seed.tls_secret}\n"
+
+    def test_the_seed_serves_what_the_stack_routes_and_the_secret_it_references(self, tmp_path: Path) -> None:
+        evaluation = adoption_evaluation(tmp_path, gatewayAddress=SECOND_ADDRESS)
+        seed = seed_cluster.seed_of(harness.adoption_config(ADOPTION))
+        route = evaluation.named(f"route-{seed.hostname.replace('.', '-')}").inputs
+        [rule] = route["spec"]["rules"]
+        [backend] = rule["backendRefs"]
+        assert (route["metadata"]["namespace"], backend["name"], backend["port"]) == (
+            seed.backend_namespace,
+            seed.backend_service,
+            seed.backend_port,
+        )
+        deployment, service = seed_cluster.backend(seed)
+        assert (service["metadata"]["namespace"], service["metadata"]["name"]) == (
+            seed.backend_namespace,
+            seed.backend_service,
+        )
+        assert service["spec"]["ports"][0]["port"] == seed.backend_port
+        assert service["spec"]["selector"] == deployment["spec"]["template"]["metadata"]["labels"]
+        gateway, virtual_service = seed_cluster.classic_routing(seed)
+        [server] = gateway["spec"]["servers"]
+        assert server["tls"]["credentialName"] == seed_cluster.tls_secret(seed, "c", "k")["metadata"]["name"]
+        assert server["hosts"] == virtual_service["spec"]["hosts"] == [seed.hostname]
+        assert virtual_service["spec"]["gateways"] == [f"istio-gateway/{gateway['metadata']['name']}"]
+        [route_rule] = virtual_service["spec"]["http"]
+        destination = route_rule["route"][0]["destination"]
+        assert destination["host"] == f"{seed.backend_service}.{seed.backend_namespace}.svc.cluster.local"
+        assert destination["port"]["number"] == seed.backend_port
+        # The seed's pool is the stack's first one by name and range: imported, never made beside it.
+        pool, advertisement = seed_cluster.address_pool(seed)
+        assert (pool["metadata"]["name"], pool["spec"]["addresses"]) == (seed.pool_name, [ADOPTION.address_pool])
+        assert advertisement["spec"]["ipAddressPools"] == [seed.pool_name]
+
+    def test_step_three_hands_the_classic_address_over(self, tmp_path: Path) -> None:
+        evaluation = adoption_evaluation(
+            tmp_path, gatewayAddress=CLASSIC_ADDRESS, handoverFrom=seed_cluster.CLASSIC_SERVICE
+        )
+        handover = evaluation.named("gateway-address-handover").inputs["environment"]
+        assert (handover["SERVICE"], handover["ADDRESS"]) == ("istio-gateway/istio-ingressgateway", CLASSIC_ADDRESS)
+        gateway = evaluation.named("ingress-gateway")
+        assert gateway.inputs["spec"]["infrastructure"]["annotations"]["metallb.io/loadBalancerIPs"] == CLASSIC_ADDRESS
+        assert evaluation.named("gateway-address-handover").urn in gateway.dependencies
+
+    def test_steps_four_and_five_keep_the_stack_and_step_to_1_29_9(self, tmp_path: Path) -> None:
+        off = adoption_evaluation(tmp_path / "off", gatewayAddress=CLASSIC_ADDRESS, adoptExisting=False)
+        assert off.runs == []
+        assert not [r for r in off.registrations.values() if r.request.importId]
+        step = adoption_evaluation(
+            tmp_path / "step", gatewayAddress=CLASSIC_ADDRESS, adoptExisting=False, istioVersion="1.29.9"
+        )
+        assert step.outputs["istioVersion"] == "1.29.9"
+        versions = {r.name: r.inputs["version"] for r in step.of_type("kubernetes:helm.sh/v3:Release")}
+        assert {versions[name] for name in ("istio-base", "istiod", "istio-cni", "ztunnel")} == {"1.29.9"}
+
+
+class TestSeed:
+    SEED = seed_cluster.seed_of(harness.adoption_config(ADOPTION))
+
+    def test_istio_is_installed_with_the_seeds_command(self) -> None:
+        command = seed_cluster.istioctl_install("/opt/istioctl", "kind-adoption")
+        assert command[:4] == ["/opt/istioctl", "install", "--context", "kind-adoption"]
+        settings = [command[index + 1] for index, word in enumerate(command) if word == "--set"]
+        # The seed's `istioctl install` (docs/adoption.md: the classic gateway istio-ingressgateway
+        # in istio-gateway, the ambient profile).
+        assert settings == [
+            "profile=ambient",
+            "components.ingressGateways[0].name=istio-ingressgateway",
+            "components.ingressGateways[0].enabled=true",
+            "components.ingressGateways[0].namespace=istio-gateway",
+        ]
+        assert command[-1] == "--skip-confirmation"
+
+    def test_metallb_is_rendered_from_the_chart_and_version_the_stack_installs(self) -> None:
+        command = seed_cluster.metallb_template(
+            seed_cluster.project_default("metallbChartRepository"), seed_cluster.project_default("metallbVersion")
+        )
+        assert command[:4] == ["helm", "template", "metallb", "metallb"]
+        options = dict(zip(command[4::2], command[5::2], strict=True))
+        assert options["--repo"] == "https://metallb.github.io/metallb"
+        assert options["--version"] == "0.16.1"
+        assert options["--namespace"] == "metallb-system"
+
+    @pytest.mark.parametrize(
+        ("pool", "taken", "free"),
+        [
+            ("172.18.255.200-172.18.255.250", ["172.18.255.200"], "172.18.255.250"),
+            ("172.18.255.200-172.18.255.250", ["172.18.255.250"], "172.18.255.249"),
+            ("172.18.255.200/30", ["172.18.255.203"], "172.18.255.202"),
+        ],
+    )
+    def test_the_second_address_is_the_highest_free_one(self, pool: str, taken: list[str], free: str) -> None:
+        assert seed_cluster.second_address(pool, taken) == free
+
+    def test_a_full_pool_has_no_second_address(self) -> None:
+        with pytest.raises(AssertionError, match="no free address"):
+            seed_cluster.second_address("172.18.255.200-172.18.255.201", ["172.18.255.200", "172.18.255.201"])
+
+    def test_the_namespaces_are_labelled_as_the_seed_labels_them(self) -> None:
+        labels = {ns["metadata"]["name"]: ns["metadata"]["labels"] for ns in seed_cluster.namespaces(self.SEED)}
+        ambient = {"istio.io/dataplane-mode": "ambient"}
+        assert labels == {"metallb-system": {}, "istio-gateway": ambient, self.SEED.backend_namespace: ambient}
+
+    def test_the_classic_gateway_is_removed_with_what_the_handover_prints(self, tmp_path: Path, stubs: Stubs) -> None:
+        """The scenario runs the commands scripts/handover-gateway-address.sh prints once it deleted the Service."""
+        evaluation = adoption_evaluation(
+            tmp_path, gatewayAddress=CLASSIC_ADDRESS, handoverFrom=seed_cluster.CLASSIC_SERVICE
+        )
+        stubs.add(
+            "kubectl",
+            Reply("get gateways.gateway.networking.k8s.io ingress", f"True {SECOND_ADDRESS}"),
+            Reply("get service istio-ingressgateway", "service/istio-ingressgateway"),
+            Reply("delete service istio-ingressgateway", 'service "istio-ingressgateway" deleted\n'),
+        )
+        result = stubs.run(
+            "handover-gateway-address.sh", **evaluation.named("gateway-address-handover").inputs["environment"]
+        )
+        assert result.status == 0, result.stderr
+        printed = [line.split() for line in result.stdout.splitlines() if " delete " in line and " -l " in line]
+        [deployment_removal, *_] = seed_cluster.classic_gateway_removal("kind-adoption", self.SEED)
+        assert printed == [[word for word in deployment_removal if word != "--ignore-not-found"]]
+
+
+# Stand-ins for kubectl, helm and istioctl: each logs its arguments and what it read on stdin, and answers
+# the seed's one question (the classic Service's address) as a cluster where MetalLB gave it one.
+FAKE_CLI = """#!{python}
+import json, os, sys
+stdin = "" if sys.stdin.isatty() else sys.stdin.read()
+with open({log!r}, "a") as log:
+    log.write(json.dumps({{"tool": os.path.basename(sys.argv[0]), "args": sys.argv[1:], "stdin": stdin}}) + "\\n")
+if "jsonpath={{.status.loadBalancer.ingress[0].ip}}" in sys.argv:
+    print("172.18.255.200", end="")
+elif sys.argv[1:2] == ["template"]:
+    print("kind: Deployment\\nmetadata: {{name: metallb-controller}}")
+"""
+
+
+class TestSeedInstall:
+    def test_makes_the_seed_in_order_and_answers_the_classic_address(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        bin_dir, log = tmp_path / "bin", tmp_path / "calls.jsonl"
+        bin_dir.mkdir()
+        for tool in ("kubectl", "helm", "istioctl"):
+            fake = bin_dir / tool
+            fake.write_text(FAKE_CLI.format(python=sys.executable, log=str(log)))
+            fake.chmod(0o755)
+        monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+        seed = seed_cluster.seed_of(harness.adoption_config(ADOPTION))
+
+        address = seed_cluster.install("kind-adoption", seed, str(bin_dir / "istioctl"), "CERT", "KEY")
+
+        assert address == "172.18.255.200"
+        calls = [json.loads(line) for line in log.read_text().splitlines()]
+        steps = [(call["tool"], " ".join(call["args"])) for call in calls]
+        kinds = [[doc["kind"] for doc in yaml.safe_load_all(call["stdin"])] if call["stdin"] else [] for call in calls]
+        assert steps[0] == ("kubectl", "--context kind-adoption apply -f -") and kinds[0] == ["Namespace"] * 3
+        assert steps[1][0] == "helm"
+        assert steps[1][1].startswith(
+            "template metallb metallb --repo https://metallb.github.io/metallb --version 0.16.1"
+        )
+        # The rendered chart is applied as it is, in MetalLB's namespace, before the pool its webhook checks.
+        assert steps[2] == ("kubectl", "--context kind-adoption -n metallb-system apply -f -")
+        assert calls[2]["stdin"].strip() == "kind: Deployment\nmetadata: {name: metallb-controller}"
+        assert calls[3]["args"][:6] == ["--context", "kind-adoption", "-n", "metallb-system", "rollout", "status"]
+        assert kinds[4] == ["IPAddressPool", "L2Advertisement"]
+        assert calls[5]["tool"] == "istioctl" and calls[5]["args"][:3] == ["install", "--context", "kind-adoption"]
+        assert kinds[6] == ["Deployment", "Service", "Secret", "Gateway", "VirtualService"]
+        secret = list(yaml.safe_load_all(calls[6]["stdin"]))[2]
+        assert secret["stringData"] == {"tls.crt": "CERT", "tls.key": "KEY"}
+        assert secret["metadata"] == {"name": seed.tls_secret, "namespace": "istio-gateway"}
+        assert (
+            "rollout status" in " ".join(calls[7]["args"]) and f"deployment/{seed.backend_service}" in calls[7]["args"]
+        )
+        assert calls[-1]["args"][:6] == ["--context", "kind-adoption", "-n", "istio-gateway", "get", "service"]

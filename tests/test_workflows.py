@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -509,3 +510,155 @@ class TestE2e:
         written = (tmp_path / "e2e-report" / "summary.md").read_text()
         assert "No scenario ran" in written
         assert job_summary.read_text() == written
+
+
+# A stand-in `curl -fsSL --retry 3 -o <file> <url>`: copies the file named like the URL's last segment from
+# $RELEASE_FILES, or fails as curl -f does on a 404.
+FAKE_CURL = """#!/bin/sh
+out=""
+while [ $# -gt 1 ]; do
+  if [ "$1" = -o ]; then out=$2; shift; fi
+  shift
+done
+source_file="$RELEASE_FILES/${1##*/}"
+[ -f "$source_file" ] || { echo "curl: (22) The requested URL returned error: 404" >&2; exit 22; }
+cp "$source_file" "$out"
+"""
+
+
+class TestE2eAdoption:
+    workflow = load("e2e.yml")
+    job = workflow["jobs"]["adoption"]
+
+    def step(self, start: str) -> Step:
+        return next(step for step in self.job["steps"] if step.get("name", "").startswith(start))
+
+    def uses(self, action: str) -> Step:
+        return next(step for step in self.job["steps"] if step.get("uses", "").startswith(f"{action}@"))
+
+    def test_runs_on_a_github_hosted_runner_of_its_own_without_any_secret_or_environment(self) -> None:
+        assert self.job["runs-on"] == "ubuntu-latest"
+        assert "environment" not in self.job and "needs" not in self.job
+        assert "secrets." not in yaml.safe_dump(self.job)
+
+    def test_its_cluster_runs_a_kubernetes_both_istio_1_28_and_1_29_run(self) -> None:
+        from tests.e2e.harness import ADOPTION_KUBERNETES
+
+        kind = self.uses("helm/kind-action")["with"]
+        assert re.fullmatch(r"v\d+\.\d+\.\d+", kind["version"])
+        assert re.fullmatch(r"kindest/node:v\d+\.\d+\.\d+@sha256:[0-9a-f]{64}", kind["node_image"])
+        node_minor = ".".join(kind["node_image"].split(":v")[1].split(".")[:2])
+        low, high = ([int(part) for part in bound.split(".")] for bound in ADOPTION_KUBERNETES)
+        assert low <= [int(part) for part in node_minor.split(".")] <= high
+        assert ".".join(kind["kubectl_version"].lstrip("v").split(".")[:2]) == node_minor
+        config = yaml.safe_load((ROOT / kind["config"]).read_text())
+        assert [node["role"] for node in config["nodes"]] == ["control-plane", "worker", "worker"]
+        # Its own context: the other scenarios' E2E_KUBE_CONTEXT is not set here, so they skip.
+        assert self.job["env"]["E2E_ADOPTION_KUBE_CONTEXT"] == f"kind-{kind['cluster_name']}"
+        assert "E2E_KUBE_CONTEXT" not in self.job["env"]
+        assert "E2E_ADOPTION_KUBE_CONTEXT" not in load("e2e.yml")["jobs"]["e2e"]["env"]
+
+    def test_istioctl_is_the_release_the_homelab_runs(self) -> None:
+        homelab = yaml.safe_load((ROOT / "Pulumi.homelab.yaml").read_text())["config"]
+        assert self.job["env"]["ISTIOCTL_VERSION"] == homelab["homelab-mesh:istioVersion"] == "1.28.2"
+
+    def release(self, tmp_path: Path, asset: str, member: str, checksum: str | None = None) -> Path:
+        """A release directory with `asset` (a tar.gz holding an executable `member`) and its `.sha256`:
+        as published (`<hash> <asset>` for istioctl, the hash alone for helm) unless `checksum` says otherwise."""
+        files = tmp_path / "release"
+        (files / "content" / Path(member).parent).mkdir(parents=True, exist_ok=True)
+        binary = files / "content" / member
+        binary.write_text("#!/bin/sh\necho 'stand-in version'\n")
+        binary.chmod(0o755)
+        archive = files / asset
+        subprocess.run(["tar", "-czf", str(archive), "-C", str(files / "content"), member], check=True, timeout=30)
+        digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+        published = f"{digest} {asset}\n" if asset.startswith("istioctl") else f"{digest}\n"
+        (files / f"{asset}.sha256").write_text(published if checksum is None else checksum)
+        return files
+
+    def run_download(self, step: str, tmp_path: Path, files: Path) -> tuple[subprocess.CompletedProcess[str], str, str]:
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir(exist_ok=True)
+        curl = bin_dir / "curl"
+        curl.write_text(FAKE_CURL)
+        curl.chmod(0o755)
+        github_env, github_path = tmp_path / "github_env", tmp_path / "github_path"
+        github_env.touch()
+        github_path.touch()
+        environment = {
+            **self.job["env"],
+            "PATH": f"{bin_dir}:{os.environ['PATH']}",
+            "RELEASE_FILES": str(files),
+            "GITHUB_ENV": str(github_env),
+            "GITHUB_PATH": str(github_path),
+        }
+        result, _ = run_step(self.step(step), tmp_path, environment)
+        return result, github_env.read_text(), github_path.read_text()
+
+    def test_istioctl_is_used_only_when_its_sha256_is_the_published_one(self, tmp_path: Path) -> None:
+        asset = "istioctl-1.28.2-linux-amd64.tar.gz"
+        result, github_env, _ = self.run_download("istioctl", tmp_path, self.release(tmp_path, asset, "istioctl"))
+        assert result.returncode == 0, result.stderr
+        assert github_env == f"E2E_ISTIOCTL={tmp_path}/istioctl-1.28.2/istioctl\n"
+        assert "stand-in version" in result.stdout
+
+    @pytest.mark.parametrize(
+        "checksum",
+        [f"{'0' * 64} istioctl-1.28.2-linux-amd64.tar.gz\n", "", "{digest} istioctl-1.28.1-linux-amd64.tar.gz\n"],
+        ids=["other-hash", "empty", "other-file"],
+    )
+    def test_istioctl_with_another_or_no_checksum_is_refused(self, tmp_path: Path, checksum: str) -> None:
+        asset = "istioctl-1.28.2-linux-amd64.tar.gz"
+        files = self.release(tmp_path, asset, "istioctl")
+        digest = (files / f"{asset}.sha256").read_text().split()[0]
+        (files / f"{asset}.sha256").write_text(checksum.replace("{digest}", digest))
+        result, github_env, _ = self.run_download("istioctl", tmp_path, files)
+        assert result.returncode == 1
+        assert "::error::istioctl-1.28.2-linux-amd64.tar.gz: sha256" in result.stdout
+        assert github_env == ""
+        assert not (tmp_path / "istioctl-1.28.2" / "istioctl").exists()
+
+    def test_istioctl_missing_from_the_release_fails_the_job(self, tmp_path: Path) -> None:
+        files = tmp_path / "release"
+        files.mkdir()
+        result, github_env, _ = self.run_download("istioctl", tmp_path, files)
+        assert result.returncode != 0 and github_env == ""
+
+    def test_helm_is_put_on_path_only_when_its_sha256_is_the_published_one(self, tmp_path: Path) -> None:
+        asset = "helm-v3.20.2-linux-amd64.tar.gz"
+        files = self.release(tmp_path, asset, "linux-amd64/helm")
+        result, _, github_path = self.run_download("helm", tmp_path, files)
+        assert result.returncode == 0, result.stderr
+        assert github_path == f"{tmp_path}/helm-v3.20.2/linux-amd64\n"
+
+        other = tmp_path / "other"
+        other.mkdir()
+        (files / f"{asset}.sha256").write_text("0" * 64 + "\n")
+        result, _, github_path = self.run_download("helm", other, files)
+        assert result.returncode == 1 and "::error::helm-v3.20.2-linux-amd64.tar.gz: sha256" in result.stdout
+        assert github_path == ""
+
+    def test_the_scenarios_run_after_the_cli_the_cluster_the_tools_and_the_pool(self) -> None:
+        order = self.job["steps"]
+        scenarios = self.step("End-to-end scenarios")
+        assert scenarios["run"] == "venv/bin/python -m pytest tests/e2e -n 0 -s -rA"
+        for before in (
+            self.uses(PULUMI_ACTION),
+            self.uses("helm/kind-action"),
+            self.step("istioctl"),
+            self.step("helm"),
+            self.step("MetalLB's address range"),
+        ):
+            assert order.index(before) < order.index(scenarios)
+        assert any(step.get("run") == DEV_INSTALL for step in order[: order.index(scenarios)])
+        # The same pool and report directory as the other job's.
+        assert self.step("MetalLB's address range")["run"] == TestE2e().step("MetalLB's address range")["run"]
+
+    def test_its_report_is_summarised_and_uploaded_as_an_artifact_of_its_own(self) -> None:
+        assert self.step("Summary")["if"] == "always()"
+        assert self.step("Summary")["run"] == TestE2e().step("Summary")["run"]
+        upload = self.uses("actions/upload-artifact")
+        assert upload["if"] == "always()"
+        assert upload["with"]["path"] == "${{ runner.temp }}/e2e-report"
+        assert upload["with"]["name"] != TestE2e().uses("actions/upload-artifact")["with"]["name"]

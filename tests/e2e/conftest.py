@@ -7,15 +7,19 @@ before any fixture runs: the normal suite pays for nothing but the collection of
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.harness import (
     DEFAULT_REPORT_DIR,
+    ISTIOCTL_VARIABLE,
     REPORT_VARIABLE,
     Cluster,
     E2eSetupError,
+    adoption_cluster_from_environment,
+    adoption_skip_reason,
     cluster_from_environment,
     skip_reason,
 )
@@ -27,18 +31,23 @@ def _in_this_folder(item: pytest.Item) -> bool:
     return HERE in Path(str(item.path)).resolve().parents
 
 
+def _adopts(item: pytest.Item) -> bool:
+    """The adoption scenario runs on a cluster of its own (the `adoption_cluster` fixture)."""
+    return "adoption_cluster" in getattr(item, "fixturenames", ())
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # A conftest's collection hook sees every item of the session: mark only this folder's.
-    ours = [item for item in items if _in_this_folder(item)]
-    reason = skip_reason(os.environ) if ours else None
-    if reason is not None:
-        for item in ours:
+    for item in items:
+        if not _in_this_folder(item):
+            continue
+        reason = adoption_skip_reason(os.environ) if _adopts(item) else skip_reason(os.environ)
+        if reason is not None:
             item.add_marker(pytest.mark.skip(reason=reason))
 
 
-@pytest.fixture(scope="session")
-def cluster() -> Cluster:
-    # The scenarios share one cluster and build on its state in order: never spread over xdist workers.
+def _cluster_in_order(read: Callable[[Mapping[str, str]], Cluster]) -> Cluster:
+    # The scenarios build on each other's clean-up in order: never spread over xdist workers.
     if os.environ.get("PYTEST_XDIST_WORKER"):
         pytest.fail(
             "the end-to-end scenarios share one cluster and run in order; run them without xdist: "
@@ -46,9 +55,25 @@ def cluster() -> Cluster:
             pytrace=False,
         )
     try:
-        return cluster_from_environment(os.environ)
+        return read(os.environ)
     except E2eSetupError as error:
         pytest.fail(str(error), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Cluster:
+    return _cluster_in_order(cluster_from_environment)
+
+
+@pytest.fixture(scope="session")
+def adoption_cluster() -> Cluster:
+    """The adoption scenario's own cluster (E2E_ADOPTION_KUBE_CONTEXT)."""
+    return _cluster_in_order(adoption_cluster_from_environment)
+
+
+@pytest.fixture(scope="session")
+def istioctl() -> str:
+    return os.environ[ISTIOCTL_VARIABLE]
 
 
 @pytest.fixture(scope="session")

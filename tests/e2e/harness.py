@@ -32,9 +32,14 @@ from homelab_mesh.settings.network import parse_address_range
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTER = ROOT / "stacks" / "starter.yaml"
+HOMELAB = ROOT / "Pulumi.homelab.yaml"
 RENEWAL_DUE = ROOT / "tools" / "renewal_due.py"
 
 CONTEXT_VARIABLE = "E2E_KUBE_CONTEXT"
+# The adoption scenario's own cluster, at a Kubernetes version Istio 1.28 runs, and the istioctl 1.28.2 that
+# installs the seed there (kept off PATH: the live check would run its `x precheck` on later versions too).
+ADOPTION_CONTEXT_VARIABLE = "E2E_ADOPTION_KUBE_CONTEXT"
+ISTIOCTL_VARIABLE = "E2E_ISTIOCTL"
 POOL_VARIABLE = "E2E_ADDRESS_POOL"
 PLATFORM_VARIABLE = "E2E_PLATFORM"
 REPORT_VARIABLE = "E2E_REPORT_DIR"
@@ -57,12 +62,38 @@ def skip_reason(environ: Mapping[str, str], which: Callable[[str], str | None] =
     if not environ.get(CONTEXT_VARIABLE):
         return (
             f"{CONTEXT_VARIABLE} is not set: the end-to-end scenarios run only against a cluster you name "
-            "(README, End-to-end tests)"
+            "(docs/testing.md, End-to-end tests)"
         )
     if which("pulumi") is None:
         return "the pulumi CLI is not on PATH: the Automation API runs it for every stack operation"
     if which("kubectl") is None:
         return "kubectl is not on PATH: the program's scripts and the scenarios' checks call it"
+    return None
+
+
+def adoption_skip_reason(
+    environ: Mapping[str, str],
+    which: Callable[[str], str | None] = shutil.which,
+    executable: Callable[[str], bool] = lambda path: os.access(path, os.X_OK),
+) -> str | None:
+    """Why the adoption scenario cannot run here, or None when it can. It needs a cluster of its own, at a
+    Kubernetes version Istio 1.28 runs (the other scenarios' cluster may be newer), helm to render MetalLB
+    as the homelab's Argo CD does, and istioctl 1.28.2 to install the seed."""
+    if not environ.get(ADOPTION_CONTEXT_VARIABLE):
+        return (
+            f"{ADOPTION_CONTEXT_VARIABLE} is not set: the adoption scenario runs only against a cluster of its own "
+            f"at Kubernetes {ADOPTION_KUBERNETES[0]} to {ADOPTION_KUBERNETES[1]} (docs/testing.md, End-to-end tests)"
+        )
+    for tool, why in (
+        ("pulumi", "the Automation API runs it for every stack operation"),
+        ("kubectl", "the program's scripts and the scenario's checks call it"),
+        ("helm", "the seed's MetalLB is rendered with `helm template`"),
+    ):
+        if which(tool) is None:
+            return f"{tool} is not on PATH: {why}"
+    istioctl = environ.get(ISTIOCTL_VARIABLE, "")
+    if not istioctl or not executable(istioctl):
+        return f"{ISTIOCTL_VARIABLE} does not name an executable istioctl 1.28.2: it installs the seed's Istio"
     return None
 
 
@@ -81,13 +112,43 @@ def cluster_from_environment(environ: Mapping[str, str]) -> Cluster:
     if not pool:
         raise E2eSetupError(
             f"{POOL_VARIABLE} is not set: give MetalLB a free range on the cluster's network, e.g. inside the "
-            "Docker network `kind` for kind (README, End-to-end tests)"
+            "Docker network `kind` for kind (docs/testing.md, End-to-end tests)"
         )
     try:
         parse_address_range(pool)
     except ValueError as error:
         raise E2eSetupError(f"{POOL_VARIABLE}: {error}") from None
     return Cluster(context, pool, environ.get(PLATFORM_VARIABLE, "") or "none")
+
+
+def adoption_cluster_from_environment(environ: Mapping[str, str]) -> Cluster:
+    """The adoption scenario's cluster: its own context, the pool and platform as for the others."""
+    return cluster_from_environment({**environ, CONTEXT_VARIABLE: environ.get(ADOPTION_CONTEXT_VARIABLE, "")})
+
+
+# Kubernetes minors the adoption scenario's cluster may run: Istio 1.28 (the seed) runs on 1.30 to 1.34, and 1.29
+# (its first upgrade step) on 1.31 to 1.35 (docs/upgrading.md, Compatibility table; components/homelab_mesh/versions.py).
+ADOPTION_KUBERNETES = ("1.31", "1.34")
+
+
+def kubernetes_minor(version: Mapping[str, Any]) -> str:
+    """`major.minor` of the server in `kubectl version -o json` (its `serverVersion.gitVersion`)."""
+    git_version = str((version.get("serverVersion") or {}).get("gitVersion", ""))
+    parts = git_version.lstrip("v").split(".")
+    if len(parts) < 2 or not (parts[0].isdigit() and parts[1].isdigit()):
+        raise AssertionError(f"kubectl version named no server version: {git_version!r}")
+    return f"{int(parts[0])}.{int(parts[1])}"
+
+
+def adoption_version_problem(minor: str) -> str | None:
+    low, high = (tuple(int(part) for part in bound.split(".")) for bound in ADOPTION_KUBERNETES)
+    if low <= tuple(int(part) for part in minor.split(".")) <= high:
+        return None
+    return (
+        f"the adoption cluster runs Kubernetes {minor}; Istio 1.28 and 1.29 both run only on "
+        f"{ADOPTION_KUBERNETES[0]} to {ADOPTION_KUBERNETES[1]}: name a cluster of such a version in "
+        f"{ADOPTION_CONTEXT_VARIABLE}"
+    )
 
 
 def address_pool_in(subnets: Iterable[str], size: int = 51) -> str:
@@ -118,6 +179,61 @@ def stack_config(cluster: Cluster, **overrides: Any) -> dict[str, Any]:
     config[f"{PREFIX}kubeContext"] = cluster.context
     config[f"{PREFIX}platform"] = cluster.platform
     config[f"{PREFIX}addressPools"] = [{"name": starter_pool["name"], "addresses": [cluster.address_pool]}]
+    return with_overrides(config, overrides)
+
+
+def homelab_config() -> dict[str, Any]:
+    return dict(yaml.safe_load(HOMELAB.read_text())["config"])
+
+
+# Settings of the homelab's stack that name what only the homelab has (Harbor's namespace, the other meshed
+# namespaces' options, its LAN address) or that tlsMode existing refuses (the CA's validity).
+NOT_ON_THE_SEED = ("externalNamespaces", "namespaceOptions", "caValidityDays", "gatewayAddress")
+
+
+def adoption_config(cluster: Cluster, **overrides: Any) -> dict[str, Any]:
+    """The homelab's stack (Pulumi.homelab.yaml: its Istio and Gateway API versions, its first hostname and
+    route, its pool's name) on this cluster, as docs/adoption.md edits it for step 2:
+    `adoptExisting`, and `tlsMode: existing` serving the Secret the classic gateway serves (no CA of the
+    stack's own). The hostnames, namespaces and Services the homelab has beyond the first route are left out:
+    the seed cluster has only that one. No `gatewayAddress` (the homelab's is its LAN's): each step gives
+    one. Then `overrides` as in stack_config."""
+    homelab = homelab_config()
+    hostname = homelab[f"{PREFIX}gatewayHostnames"][0]
+    [route] = [route for route in homelab[f"{PREFIX}routes"] if route["hostname"] == hostname]
+    [pool] = homelab[f"{PREFIX}addressPools"]
+    config = {key: value for key, value in homelab.items() if key.removeprefix(PREFIX) not in NOT_ON_THE_SEED}
+    config.update(
+        {
+            f"{PREFIX}kubeContext": cluster.context,
+            f"{PREFIX}platform": cluster.platform,
+            f"{PREFIX}addressPools": [{"name": pool["name"], "addresses": [cluster.address_pool]}],
+            f"{PREFIX}gatewayHostnames": [hostname],
+            f"{PREFIX}routes": [route],
+            f"{PREFIX}meshedNamespaces": [route["namespace"]],
+            f"{PREFIX}adoptExisting": True,
+            f"{PREFIX}tlsMode": "existing",
+            f"{PREFIX}existingTlsSecrets": {hostname: f"{hostname.split('.')[0]}-tls"},
+        }
+    )
+    return with_overrides(config, overrides)
+
+
+def inspect(stack_file: Path) -> subprocess.CompletedProcess[str]:
+    """The read-only inspection (docs/adoption.md) before a `pulumi up` (tools/inspect.py) for a scenario's stack file:
+    exit 0 when `pulumi up` would go ahead, 1 when it would refuse."""
+    return subprocess.run(
+        [sys.executable, "-m", "tools.inspect", "--config", str(stack_file)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def with_overrides(config: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """`config` with `overrides` by key without the project prefix; None removes a key."""
     for key, value in overrides.items():
         if value is None:
             config.pop(f"{PREFIX}{key}", None)
@@ -127,7 +243,7 @@ def stack_config(cluster: Cluster, **overrides: Any) -> dict[str, Any]:
 
 
 def renamed_pools(config: Mapping[str, Any], new_name: str) -> list[dict[str, Any]]:
-    """The single address pool under a new name, with `renamedFrom` its old one (README, Changing address
+    """The single address pool under a new name, with `renamedFrom` its old one (docs/operations.md, Changing address
     pools; components/settings/network.py)."""
     [pool] = config[f"{PREFIX}addressPools"]
     return [{**pool, "name": new_name, "renamedFrom": pool["name"]}]
@@ -355,6 +471,10 @@ class E2eStack:
             opts=automation.LocalWorkspaceOptions(env_vars=self.environment, secrets_provider="passphrase"),
         )
 
+    @property
+    def stack_file(self) -> Path:
+        return self.work_dir / f"Pulumi.{self.name}.yaml"
+
     def configure(self, config: Mapping[str, Any]) -> None:
         write_stack_config(self.work_dir, self.name, config)
 
@@ -376,7 +496,7 @@ class E2eStack:
         return state_resources(self.stack.export_stack().deployment or {})
 
     def destroy_everything(self) -> None:
-        """README, Remove everything: unprotect (istio-base and the Gateway API CRDs are protected), then
+        """docs/operations.md, Remove everything: unprotect (istio-base and the Gateway API CRDs are protected), then
         destroy. `pulumi state unprotect --all --yes` (pulumi/pulumi pkg/cmd/pulumi/state/state_unprotect.go)
         has no Automation API method, so it runs as the CLI with the workspace's environment."""
         subprocess.run(

@@ -1,17 +1,20 @@
-"""End-to-end scenarios on a real cluster, in this order, each with its own stack (README, End-to-end tests).
+"""End-to-end scenarios on a real cluster, in this order, each with its own stack (docs/testing.md, End-to-end tests).
 
 1. first deploy: the starter stack, the echo page through the Gateway, a second `pulumi up` that changes
    nothing, and a `pulumi destroy` that leaves no namespace or release of the stack behind;
 2. upgrade under load: Istio 1.30.5 / Gateway API v1.5.1, then 1.31.1 / v1.6.1 in one `pulumi up`;
 3. day two under load: two gateway replicas, a forced certificate renewal, an address pool rename, and a
-   drain of the node of one gateway replica.
+   drain of the node of one gateway replica;
+4. adoption under load, on a cluster of its own (E2E_ADOPTION_KUBE_CONTEXT): the homelab as the seed made it
+   (tests/e2e/seed.py), taken over by the homelab's stack as docs/adoption.md says step by
+   step, the front door handed over, then the first upgrade step 1.28.2 -> 1.29.9.
 
 Every step under load is measured by tools/load.py; the goal is zero failed requests, asserted as such.
-Adopting a cluster installed the seed's way (istioctl) is not here: it waits for the adoption issue (18).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,13 +26,19 @@ from homelab_mesh.demo_app import LABELS as ECHO_LABELS
 from homelab_mesh.ingress import GATEWAY_NAME_LABEL
 from homelab_mesh.settings.demo import DEMO_NAMESPACE
 
+from tests.certificates import signed_by_new_ca
+from tests.e2e import seed as seed_cluster
 from tests.e2e.harness import (
     Cluster,
     E2eStack,
+    adoption_config,
+    adoption_version_problem,
     copy_project,
     due_certificate_urns,
     expiry_of_the_last,
+    inspect,
     kubectl,
+    kubernetes_minor,
     leftovers,
     node_to_drain,
     pods,
@@ -69,7 +78,7 @@ def _answers(target: Target, timeout: float = 120.0) -> int:
         if failure is None and status is not None:
             return status
         if time.monotonic() >= deadline:
-            raise AssertionError(f"https://{HOSTNAME}/ at {target.address} never answered: {failure}")
+            raise AssertionError(f"https://{target.hostname}/ at {target.address} never answered: {failure}")
         time.sleep(2.0)
 
 
@@ -94,7 +103,7 @@ def scenario(
     name: str, order: int, cluster: Cluster, backend_dir: Path, report_dir: Path, tmp_path: Path
 ) -> Iterator[tuple[E2eStack, ScenarioReport]]:
     """A stack of its own on a copy of the project; whatever happens, it is destroyed at the end, the
-    cluster is left as README "Remove everything" leaves it, and the report is written."""
+    cluster is left as docs/operations.md, "Remove everything", leaves it, and the report is written."""
     report = ScenarioReport(name, f"e2e-{name}")
     stack: E2eStack | None = None
     error: BaseException | None = None
@@ -117,7 +126,7 @@ def scenario(
 
 
 def _remove_everything(stack: E2eStack, cluster: Cluster, report: ScenarioReport) -> list[str]:
-    """Destroy the stack, check that nothing it made is left, then clear what README "Remove everything"
+    """Destroy the stack, check that nothing it made is left, then clear what docs/operations.md, "Remove everything",
     says survives by design (Istio's CRDs, the retained meshed namespaces) for the next scenario."""
     resources = stack.resources()
     if not resources:
@@ -217,3 +226,100 @@ def test_day_two_under_load(cluster: Cluster, backend_dir: Path, report_dir: Pat
             finally:
                 kubectl(cluster.context, "uncordon", node)
         assert report.totals()["failed"] == 0, report.totals()
+
+
+def _serial(target: Target) -> str:
+    return str(served_certificate(target)["serialNumber"])
+
+
+def test_adoption_under_load(
+    adoption_cluster: Cluster, istioctl: str, backend_dir: Path, report_dir: Path, tmp_path: Path
+) -> None:
+    """docs/adoption.md, step by step, on the homelab as the seed made it, while the load
+    goes to the address the classic gateway holds: the address clients use before, during and after."""
+    cluster = adoption_cluster
+    with scenario("adoption", 4, cluster, backend_dir, report_dir, tmp_path) as (stack, report):
+        minor = kubernetes_minor(json.loads(kubectl(cluster.context, "version", "-o", "json")))
+        report.facts["kubernetes"] = minor
+        problem = adoption_version_problem(minor)
+        assert problem is None, problem
+        # README claims this run checks; collected so that every step is still measured, asserted at the end.
+        unmet: list[str] = []
+        report.facts["README claims not met"] = unmet
+
+        seed = seed_cluster.seed_of(adoption_config(cluster))
+        pem = signed_by_new_ca([seed.hostname])
+        classic = _timed(
+            report,
+            "seed: MetalLB (helm template), Istio 1.28.2 (istioctl ambient + classic gateway), the hostname",
+            lambda: seed_cluster.install(cluster.context, seed, istioctl, pem.certificate, pem.private_key),
+        )
+        target = Target(classic, seed.hostname, pem.ca_certificate)
+        _answers(target)
+        serial = _serial(target)
+        report.facts["classic gateway address"] = classic
+        report.facts["README step 1 (detach Argo CD)"] = "skipped: no Argo CD on this cluster, nothing to detach"
+
+        refused = _timed(
+            report,
+            "tools.inspect before adopting (expected: refused)",
+            lambda: inspect(_configured(stack, adoption_config(cluster, gatewayAddress=classic, adoptExisting=False))),
+        )
+        if refused.returncode != 1 or "adoptExisting" not in refused.stderr or classic not in refused.stderr:
+            unmet.append(f"inspection without adoptExisting did not refuse naming it and {classic}: {refused.stderr}")
+
+        # README step 2: adopt, the Gateway on a second address.
+        second = seed_cluster.second_address(cluster.address_pool, [classic])
+        report.facts["second address"] = second
+        passed = inspect(_configured(stack, adoption_config(cluster, gatewayAddress=second)))
+        if passed.returncode != 0:
+            unmet.append(f"inspection with adoptExisting on {second} refused: {passed.stderr}")
+        report.facts["preview: adopt on the second address"] = stack.preview(diff=True)
+        with under_load(report, "step 2: adopt, the Gateway on the second address", target) as notes:
+            outputs = stack.up()
+            notes.append(f"istioVersion {outputs['istioVersion']}, gatewayAddress {outputs['gatewayAddress']}")
+        new_door = Target(second, seed.hostname, pem.ca_certificate)
+        _answers(new_door)
+        if _serial(new_door) != serial:
+            unmet.append(f"the Gateway at {second} serves serial {_serial(new_door)}, the classic one {serial}")
+
+        # README step 3: hand the front door over, remove the classic gateway, then handoverFrom.
+        stack.configure(adoption_config(cluster, gatewayAddress=classic, handoverFrom=seed_cluster.CLASSIC_SERVICE))
+        report.facts["preview: hand over"] = stack.preview(diff=True)
+        with under_load(report, "step 3: hand the address over (handoverFrom)", target) as notes:
+            address = stack.up()["gatewayAddress"]
+            notes.append(f"gatewayAddress {address}")
+        if address != classic:
+            unmet.append(f"after the hand-over the stack reports gatewayAddress {address}, not {classic}")
+        if _serial(target) != serial:
+            unmet.append(f"after the hand-over {classic} serves serial {_serial(target)}, before {serial}")
+        with under_load(report, "step 3: the classic gateway removed (the hand-over's commands)", target):
+            for command in seed_cluster.classic_gateway_removal(cluster.context, seed):
+                seed_cluster.run(command, timeout=300)
+        stack.configure(adoption_config(cluster, gatewayAddress=classic))
+        with under_load(report, "step 3: handoverFrom removed", target):
+            stack.up()
+
+        # README step 4: adoptExisting off changes nothing on the cluster.
+        stack.configure(adoption_config(cluster, gatewayAddress=classic, adoptExisting=False))
+        preview = stack.preview(diff=True)
+        report.facts["preview: adoptExisting off"] = preview
+        changes = {operation: count for operation, count in preview.items() if operation != "same"}
+        if changes != {"update": 1}:
+            unmet.append(f"turning adoptExisting off previews {changes}, not cluster-inspection's update alone")
+        with under_load(report, "step 4: adoptExisting off", target):
+            stack.up()
+
+        # README step 5, its first step (Upgrading, the homelab: 1.28.2 -> 1.29.9, the CRDs unchanged).
+        stack.configure(adoption_config(cluster, gatewayAddress=classic, adoptExisting=False, istioVersion="1.29.9"))
+        report.facts["preview: 1.28.2 -> 1.29.9"] = stack.preview(diff=True)
+        with under_load(report, "step 5: Istio 1.28.2 -> 1.29.9", target):
+            outputs = stack.up()
+        assert outputs["istioVersion"] == "1.29.9", outputs["istioVersion"]
+        assert not unmet, unmet
+        assert report.totals()["failed"] == 0, report.totals()
+
+
+def _configured(stack: E2eStack, config: dict[str, Any]) -> Path:
+    stack.configure(config)
+    return stack.stack_file
