@@ -127,7 +127,8 @@ def adoption_cluster_from_environment(environ: Mapping[str, str]) -> Cluster:
 
 
 # Kubernetes minors the adoption scenario's cluster may run: Istio 1.28 (the seed) runs on 1.30 to 1.34, and 1.29
-# (its first upgrade step) on 1.31 to 1.35 (docs/upgrading.md, Compatibility table; components/homelab_mesh/versions.py).
+# (its first upgrade step) on 1.31 to 1.35 (docs/upgrading.md, Compatibility table;
+# components/homelab_mesh/versions.py).
 ADOPTION_KUBERNETES = ("1.31", "1.34")
 
 
