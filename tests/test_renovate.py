@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 import yaml
+from homelab_mesh import demo_app, versions
+from homelab_mesh.cert_manager import CERT_MANAGER_CHART
+from homelab_mesh.settings.tls import DEFAULT_CERT_MANAGER_VERSION
 
-from components import demo_app, versions
-from components.cert_manager import CERT_MANAGER_CHART
-from components.settings.tls import DEFAULT_CERT_MANAGER_VERSION
 from tests.renovate import (
     ROOT,
     Dependency,
@@ -34,10 +34,10 @@ from tools import renovate_config
 
 # Where the pins live, by role: the one table to update when files move.
 PATHS = {
-    "versions": "components/versions.py",
+    "versions": "components/homelab_mesh/versions.py",
     "project": "Pulumi.yaml",
-    "tls settings": "components/settings/tls.py",
-    "demo app": "components/demo_app.py",
+    "tls settings": "components/homelab_mesh/settings/tls.py",
+    "demo app": "components/homelab_mesh/demo_app.py",
     "e2e workflow": ".github/workflows/e2e.yml",
 }
 # Files that hold pinned versions, scanned for anything version-like no manager finds.
@@ -103,7 +103,7 @@ def test_the_configuration_parses_and_builds_on_renovates_presets() -> None:
 
 def test_the_istio_steps_are_the_ones_the_compatibility_table_generates() -> None:
     assert renovate_config.expected_text() == text("renovate.json"), (
-        "renovate.json's Istio rules differ from components/versions.py: venv/bin/python -m tools.renovate_config"
+        "renovate.json's Istio rules differ from the compatibility table: venv/bin/python -m tools.renovate_config"
     )
 
 
@@ -423,7 +423,7 @@ def test_the_pulumi_cli_moves_with_the_locked_sdk() -> None:
 
 
 def newest_patch_line(minor: tuple[int, int]) -> int:
-    """The line of components/versions.py that holds this minor's newest patch."""
+    """The line of the versions module that holds this minor's newest patch."""
     newest = versions.SUPPORT[minor].newest_patch
     lines = text(PATHS["versions"]).splitlines()
     return next(number for number, line in enumerate(lines, 1) if f"({', '.join(map(str, newest))})" in line)
@@ -434,22 +434,23 @@ def table_problem(dep: Dependency) -> str | None:
     version = versions.parse_version(dep.value)
     assert version, dep.where()
     minor = f"{version[0]}.{version[1]}"
+    announcements = f"https://istio.io/latest/news/releases/{minor}.x"
     row = versions.SUPPORT.get(version[:2])
     if row is None:
         return (
             f"{dep.where()}: Istio {minor} is not in the compatibility table ({versions.known_minors()}): add its "
-            f"MinorSupport row to {PATHS['versions']} SUPPORT from upstream: the Kubernetes range and end of life "
-            "from https://istio.io/latest/docs/releases/supported-releases/ (istio.io "
-            f"data/compatibility/supportStatus.yml) and https://istio.io/latest/news/releases/{minor}.x/announcing-{minor}/, "
-            f"the Gateway API it is built against from github.com/istio/istio {dep.value}:go.mod and what it "
-            "still runs from pkg/config/schema/gatewayapi/minimumversions.go; then venv/bin/python -m tools.renovate_config"
+            f"MinorSupport row to {PATHS['versions']} SUPPORT from upstream: the Kubernetes range and end of "
+            "life from https://istio.io/latest/docs/releases/supported-releases/ (istio.io "
+            f"data/compatibility/supportStatus.yml) and {announcements}/announcing-{minor}/, the Gateway API "
+            f"it is built against from github.com/istio/istio {dep.value}:go.mod and what it still runs from "
+            "pkg/config/schema/gatewayapi/minimumversions.go; then venv/bin/python -m tools.renovate_config"
         )
     if version[2] > row.newest_patch[2]:
         return (
             f"{dep.where()}: Istio {dep.value} is newer than the table's newest {minor} patch "
             f"{versions.format_version(row.newest_patch)}: set it to {version} at {PATHS['versions']}:"
-            f"{newest_patch_line(version[:2])} once https://istio.io/latest/news/releases/{minor}.x/announcing-{dep.value}/ "
-            f"and github.com/istio/istio {dep.value}:go.mod (sigs.k8s.io/gateway-api) show its Gateway API range unchanged"
+            f"{newest_patch_line(version[:2])} once {announcements}/announcing-{dep.value}/ and "
+            f"github.com/istio/istio {dep.value}:go.mod (sigs.k8s.io/gateway-api) show its Gateway API range"
         )
     return None
 

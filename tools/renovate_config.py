@@ -1,4 +1,4 @@
-"""The Istio steps of renovate.json, generated from the compatibility table (components/versions.py SUPPORT).
+"""The Istio steps of renovate.json, generated from the compatibility table (homelab_mesh/versions.py SUPPORT).
 
 Renovate proposes the highest release a package rule allows, and it has no setting for "the next minor
 only". So there is one rule per Istio minor of the table: an `istio` pin on 1.N.x may move to the newest
@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from components.versions import SUPPORT, Minor, MinorSupport, format_version
+from homelab_mesh.versions import SUPPORT, Minor, MinorSupport, format_version
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "renovate.json"
@@ -41,15 +41,17 @@ def group_name(minor: Minor) -> str:
 def step_rules(row: MinorSupport, following: MinorSupport | None) -> list[Rule]:
     minor = row.istio
     next_minor = (minor[0], minor[1] + 1)
+    current, following_name = format_version(minor), format_version(next_minor)
     if following is not None:
         gateway_api = rf"/^v?{escaped(following.recommended_gateway_api[:2])}\.{following.recommended_gateway_api[2]}$/"
-        gateway_why = f"the release the table recommends for Istio {format_version(next_minor)}"
+        gateway_why = f"the release the table recommends for Istio {following_name}"
     else:
         gateway_api = rf"/^v?{escaped(row.recommended_gateway_api[:2])}\.\d+$/"
-        gateway_why = f"patches of v{format_version(row.recommended_gateway_api[:2])} only (Istio {format_version(next_minor)} has no row yet)"
+        kept = format_version(row.recommended_gateway_api[:2])
+        gateway_why = f"patches of v{kept} only (Istio {following_name} has no row yet)"
     return [
         {
-            "description": f"{GENERATED}: Istio {format_version(minor)}.x moves at most to {format_version(next_minor)}.x",
+            "description": f"{GENERATED}: Istio {current}.x moves at most to {following_name}.x",
             "matchManagers": ["custom.regex"],
             "matchDepNames": ["istio"],
             "matchCurrentVersion": f"/^{escaped(minor)}\\./",
@@ -58,10 +60,10 @@ def step_rules(row: MinorSupport, following: MinorSupport | None) -> list[Rule]:
             "groupName": group_name(minor),
         },
         {
-            "description": f"{GENERATED}: the Gateway API beside Istio {format_version(minor)}.x moves to {gateway_why}",
+            "description": f"{GENERATED}: the Gateway API beside Istio {current}.x moves to {gateway_why}",
             "matchManagers": ["custom.regex"],
             "matchDepNames": ["gateway-api"],
-            "matchDepTypes": [f"with-istio-{format_version(minor)}"],
+            "matchDepTypes": [f"with-istio-{current}"],
             "enabled": True,
             "allowedVersions": gateway_api,
             "groupName": group_name(minor),
