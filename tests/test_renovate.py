@@ -305,6 +305,53 @@ def test_every_action_reference_is_in_the_form_renovate_updates(path: str) -> No
             assert USES.match(text(path).splitlines()[number - 1]), f"{path}:{number}: {line}"
 
 
+# Inputs of actions that Renovate's github-actions manager reads itself, with the dependency name it gives
+# them (renovate 44.121.2, dist/modules/manager/github-actions/known-actions/*.js and extract.js).
+BUILTIN_ACTION_INPUTS = {
+    ("actions/setup-python", "python-version"): "python",
+    ("actions/setup-node", "node-version"): "node",
+    ("pulumi/actions", "pulumi-version"): "pulumi",
+    ("helm/kind-action", "version"): "kubernetes-sigs/kind",
+    ("helm/kind-action", "node_image"): "kindest/node",
+    ("helm/kind-action", "kubectl_version"): "kubernetes/kubernetes",
+}
+
+
+def builtin_input_disabled(dep_name: str) -> bool:
+    """Whether the last packageRule matching the built-in `uses-with` dependency turns it off."""
+    enabled = True
+    for rule in CONFIG["packageRules"]:
+        conditions = {key: value for key, value in rule.items() if key.startswith("match")}
+        if (
+            conditions.keys() == {"matchManagers", "matchDepTypes", "matchDepNames"}
+            and "github-actions" in rule["matchManagers"]
+            and "uses-with" in rule["matchDepTypes"]
+            and dep_name in rule["matchDepNames"]
+            and "enabled" in rule
+        ):
+            enabled = rule["enabled"]
+    return not enabled
+
+
+@pytest.mark.parametrize("path", [path for path in FILES if path.startswith(".github/workflows/")])
+def test_no_line_is_updated_by_two_managers(path: str) -> None:
+    """Each action input Renovate reads itself is held on purpose or found by exactly one custom manager,
+    whose copy wins: the built-in one is turned off."""
+    custom_lines = {dep.line for dep in DEPENDENCIES if dep.path == path}
+    lines = text(path).splitlines()
+    for job in yaml.safe_load(text(path))["jobs"].values():
+        for step in job["steps"]:
+            action = step.get("uses", "").partition("@")[0]
+            for name in step.get("with") or {}:
+                dep_name = BUILTIN_ACTION_INPUTS.get((action, name))
+                if dep_name is None:
+                    continue
+                assert builtin_input_disabled(dep_name), f"{path}: {action} {name} would get two pull requests"
+                numbers = {number for number, line in enumerate(lines, 1) if line.strip().startswith(f"{name}:")}
+                if dep_name not in ("python", "node"):
+                    assert numbers & custom_lines, f"{path}: {action} {name}: no custom manager finds it"
+
+
 def bumped(version: str) -> str:
     *head, patch = version.split(".")
     return ".".join([*head, str(int(patch) + 1)])
