@@ -18,6 +18,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW_DIR = ROOT / ".github" / "workflows"
 WORKFLOWS = sorted([*WORKFLOW_DIR.glob("*.yml"), *WORKFLOW_DIR.glob("*.yaml")])
+# The workflows that install and run the program; renovate-config.yml runs only Renovate's validator.
+PROGRAM_WORKFLOWS = [path for path in WORKFLOWS if path.name != "renovate-config.yml"]
 STACKS = {path.name.removeprefix("Pulumi.").removesuffix(".yaml") for path in ROOT.glob("Pulumi.*.yaml")}
 TEST_COMMAND = (
     "python3 -m venv venv && venv/bin/pip install -q --require-hashes -r requirements-dev.lock "
@@ -111,8 +113,9 @@ def only_pulumi_step(workflow: Workflow) -> tuple[str, Job, Step]:
     return steps[0]
 
 
-def test_the_preview_deploy_renew_and_e2e_workflows_exist() -> None:
-    assert {"preview.yml", "deploy.yml", "renew.yml", "e2e.yml"} <= {path.name for path in WORKFLOWS}
+def test_the_preview_deploy_renew_e2e_and_renovate_config_workflows_exist() -> None:
+    names = {"preview.yml", "deploy.yml", "renew.yml", "e2e.yml", "renovate-config.yml"}
+    assert names <= {path.name for path in WORKFLOWS}
 
 
 def test_every_workflow_matches_the_github_workflow_schema() -> None:
@@ -185,7 +188,7 @@ def test_no_checkout_leaves_the_token_in_git_config(path: Path) -> None:
         assert (step.get("with") or {}).get("persist-credentials") is False
 
 
-@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
+@pytest.mark.parametrize("path", PROGRAM_WORKFLOWS, ids=lambda path: path.name)
 def test_the_pulumi_cli_is_the_release_of_the_locked_sdk(path: Path) -> None:
     sdk = locked_version("requirements.lock", "pulumi")
     found = list(pulumi_steps(load(path.name)))
@@ -196,7 +199,7 @@ def test_the_pulumi_cli_is_the_release_of_the_locked_sdk(path: Path) -> None:
         assert version == sdk, f"{job_name}: CLI {version} but the lock has the pulumi SDK {sdk}"
 
 
-@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
+@pytest.mark.parametrize("path", PROGRAM_WORKFLOWS, ids=lambda path: path.name)
 def test_every_install_is_hash_checked_from_a_lock(path: Path) -> None:
     installs = [step["run"] for _, _, step in steps(load(path.name)) if "pip install" in step.get("run", "")]
     assert installs
@@ -662,3 +665,40 @@ class TestE2eAdoption:
         assert upload["if"] == "always()"
         assert upload["with"]["path"] == "${{ runner.temp }}/e2e-report"
         assert upload["with"]["name"] != TestE2e().uses("actions/upload-artifact")["with"]["name"]
+
+
+class TestRenovateConfig:
+    workflow = load("renovate-config.yml")
+    job = workflow["jobs"]["validate"]
+    package_dir = ROOT / ".github" / "renovate-validator"
+
+    def test_runs_when_the_configuration_or_the_validator_changes(self) -> None:
+        on = triggers(self.workflow)
+        assert set(on) == {"pull_request", "push", "workflow_dispatch"}
+        watched = ["renovate.json", ".github/renovate-validator/**", ".github/workflows/renovate-config.yml"]
+        assert on["pull_request"]["paths"] == watched and on["push"]["paths"] == watched
+        assert on["push"]["branches"] == ["main"]
+
+    def test_the_validator_is_one_pinned_release_installed_from_its_lockfile_with_integrity_hashes(self) -> None:
+        package = json.loads((self.package_dir / "package.json").read_text())
+        pinned = package["dependencies"]["renovate"]
+        assert re.fullmatch(r"\d+\.\d+\.\d+", pinned), "an exact release"
+        lock = json.loads((self.package_dir / "package-lock.json").read_text())
+        packages = lock["packages"]
+        assert packages[""]["dependencies"] == {"renovate": pinned}
+        assert packages["node_modules/renovate"]["version"] == pinned
+        assert all(entry.get("integrity", "").startswith("sha512-") for name, entry in packages.items() if name)
+        install = next(step for step in self.job["steps"] if "npm ci" in step.get("run", ""))
+        assert install["working-directory"] == ".github/renovate-validator"
+        assert install["run"] == "npm ci --ignore-scripts --no-audit --no-fund", "no install script runs"
+
+    def test_validates_the_repository_configuration_strictly_on_the_node_renovate_needs(self) -> None:
+        """Without a file argument the validator reads renovate.json as repository configuration."""
+        last = self.job["steps"][-1]
+        assert last["run"] == ".github/renovate-validator/node_modules/.bin/renovate-config-validator --strict"
+        setup = next(step for step in self.job["steps"] if step.get("uses", "").startswith("actions/setup-node@"))
+        lock = json.loads((self.package_dir / "package-lock.json").read_text())
+        engines = lock["packages"]["node_modules/renovate"]["engines"]
+        assert engines["node"].startswith(f"^{setup['with']['node-version']}.")
+        assert setup["with"]["package-manager-cache"] is False
+        assert (ROOT / "renovate.json").is_file()

@@ -28,6 +28,9 @@ import yaml
 
 from tests.e2e.harness import PREFIX, kubectl, wait_until
 
+# isort: split
+from homelab_mesh.demo_app import IMAGE as DEMO_IMAGE
+
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT_FILE = ROOT / "Pulumi.yaml"
 
@@ -41,8 +44,8 @@ CLASSIC_SELECTOR = {"istio": "ingressgateway"}
 METALLB_NAMESPACE = "metallb-system"
 METALLB_RELEASE = "metallb"
 DATAPLANE_MODE = {"istio.io/dataplane-mode": "ambient"}
-# The demo app's image (components/demo_app.py: traefik/whoami v1.11.0 by the digest of its image index).
-ECHO_IMAGE = "docker.io/traefik/whoami:v1.11.0@sha256:200689790a0a0ea48ca45992e0450bc26ccab5307375b41c84dfc4f2475937ab"
+# The demo app's image, one pin for both (Renovate updates it in homelab_mesh/demo_app.py).
+ECHO_IMAGE = DEMO_IMAGE
 # The echo app listens on 80 (its default --port).
 ECHO_PORT = 80
 READY_SECONDS = 300.0
