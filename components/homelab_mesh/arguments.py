@@ -13,7 +13,7 @@ from typing import Any, NotRequired, TypedDict, TypeVar
 
 import pulumi
 from pydantic import BaseModel
-from pydantic.alias_generators import to_camel
+from pydantic.alias_generators import to_camel, to_snake
 
 from .adoption import AdoptionPlan
 from .cluster import Cluster
@@ -58,13 +58,16 @@ class ArgsReader(Reader):
 
     def _raw(self, key: str) -> str | None:
         """An argument as the stack file's reader gets a config value: JSON text, or None when unset."""
-        value = value_of(self.args.get(key.removeprefix(f"{self.project}: {self.prefix}")))
+        name = key.removeprefix(f"{self.project}: ").removeprefix(to_camel(self.prefix.rstrip(".")) + ".")
+        value = value_of(self.args.get(name, self.args.get(to_snake(name))))
         if value is None or isinstance(value, str):
             return value
         return json.dumps(camel_keys(value), default=str)
 
     def key(self, name: str) -> str:
-        return f"{self.project}: {self.prefix}{name}"
+        """Arguments named as the schema names them, for every language (and as the stack file spells them)."""
+        path = ".".join(to_camel(part) if "_" in part else part for part in f"{self.prefix}{name}".split("."))
+        return f"{self.project}: {path}"
 
     def fail(self, path: str, message: str) -> None:
         self.problems.append(f"{self.key(path)}: {message}")
@@ -87,7 +90,7 @@ class ArgsReader(Reader):
 
     def checked(self, name: str, check: Callable[[Any], T], default: Any = None) -> T | Any:
         """The argument through one of the stack file's pure checks (a ValueError names what is wrong)."""
-        value = self.args.get(name, default)
+        value = self.args.get(name)
         if value is None:
             return default
         result = self.check(name, check, value)

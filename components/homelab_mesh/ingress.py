@@ -199,11 +199,11 @@ class IngressGateway(pulumi.ComponentResource):
     certificate, and the HTTP-to-HTTPS redirect. The Gateway waits for what the component depends on
     (istiod, the Gateway API CRDs, MetalLB); a CertManager among it is waited for by the certificates."""
 
-    address: pulumi.Output[str]
+    address: pulumi.Output[str | None]
     """The gateway's LAN address, once the Gateway is Programmed."""
     urls: pulumi.Output[list[str]]
     """https://<hostname>/ for every hostname."""
-    ca_certificate_pem: pulumi.Output[str]
+    ca_certificate_pem: pulumi.Output[str | None]
     """private-ca and cert-manager: the private CA's certificate, for clients to trust (public)."""
     certificate_expiry: pulumi.Output[dict[str, str]]
     """private-ca: each hostname's certificate's end of validity (RFC 3339)."""

@@ -171,7 +171,9 @@ class MetalLB(pulumi.ComponentResource):
         if versions.parse_version(version) is None or version.startswith("v"):
             reader.fail("version", f"{json.dumps(version)} is not a pinned chart version such as 0.15.3")
         repository = read_url(reader, "chart_repository", versions.DEFAULT_METALLB_CHART_REPOSITORY)
-        raw_pools = reader.required("address_pools") or []
+        raw_pools = reader.args.get("address_pools") or []
+        if not raw_pools:
+            reader.fail("address_pools", "needs at least one pool (LAN addresses for MetalLB)")
         pools = [
             reader.model(f"addressPools[{index}]", AddressPool, camel_keys(pool))
             for index, pool in enumerate(raw_pools)
