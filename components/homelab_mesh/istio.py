@@ -74,8 +74,8 @@ class MtlsMode(Enum):
 class ManagedGatewayApiArgs(TypedDict):
     """The Gateway API CRDs installed beside Istio, ordered against istiod."""
 
-    version: str
-    """The Gateway API release, such as v1.4.1; Istio's version must run with it."""
+    version: NotRequired[str]
+    """The Gateway API release, such as v1.5.1; Istio's version must run with it. Default: the package's pinned one."""
     provider: NotRequired[k8s.Provider]
     """The Kubernetes provider for the CRDs; unset: IstioAmbient's own."""
 
@@ -156,7 +156,13 @@ class IstioAmbient(pulumi.ComponentResource):
         managed_crds = args.get("gateway_api_crds")
         crds_version = ""
         if managed_crds is not None:
-            crds_version = ArgsReader("IstioAmbient", name, managed_crds).version("version", prefix="v")
+            crds_reader = ArgsReader("IstioAmbient", name, managed_crds, prefix="gateway_api_crds.")
+            crds_version = (
+                crds_reader.version("version", prefix="v")
+                if "version" in managed_crds
+                else versions.DEFAULT_GATEWAY_API_VERSION
+            )
+            reader.problems.extend(crds_reader.problems)
             _check_pair(reader, version, crds_version)
         reader.raise_problems()
 
