@@ -151,3 +151,48 @@ def test_the_typescript_example_uses_the_generated_sdk_names() -> None:
         if resource in declared:
             properties = SCHEMA["resources"][f"homelab-mesh:index:{declared[resource]}"]["properties"]
             assert output in properties, f"{resource}.{output}"
+
+
+LIBRARY = ROOT / "docs" / "library.md"
+PREAMBLE = """
+import pulumi
+import pulumi_kubernetes as k8s
+from homelab_mesh import *  # noqa: F403
+
+provider = k8s.Provider("cluster", cluster_identifier="homelab")
+on_cluster = pulumi.ResourceOptions(providers={"kubernetes": provider})
+cluster = {"identifier": "homelab"}
+"""
+
+
+def _blocks(language: str) -> list[str]:
+    return re.findall(rf"^```{language}\n(.*?)^```", LIBRARY.read_text(), flags=re.S | re.M)
+
+
+def test_the_librarys_yaml_examples_name_only_what_the_schema_has() -> None:
+    resources: dict[str, Any] = {}
+    for block in _blocks("yaml"):
+        resources.update(yaml.safe_load(block))
+    components = {name: body for name, body in resources.items() if body["type"].startswith("homelab-mesh:")}
+    assert {body["type"] for body in components.values()} == set(SCHEMA["resources"])
+    unknown: list[str] = []
+    for name, body in components.items():
+        schema = SCHEMA["resources"][body["type"]]
+        unknown += _check_properties(body.get("properties", {}), schema["inputProperties"], name)
+        missing = set(schema.get("requiredInputs", [])) - set(body.get("properties", {}))
+        unknown += [f"{name}: required {prop} missing" for prop in sorted(missing)]
+    assert unknown == []
+
+
+def test_the_librarys_python_examples_run_together(tmp_path: Path) -> None:
+    """Every Python example of docs/library.md, in order, as one program on the mock engine."""
+    from tools.mock_engine import evaluate
+
+    program = tmp_path / "__main__.py"
+    program.write_text(PREAMBLE + "\n".join(_blocks("python")))
+    evaluation = evaluate("dev", root=EXAMPLES / "python", program=program)
+    kinds = {
+        r.type.rpartition(":")[2] for r in evaluation.registrations.values() if r.type.startswith("homelab-mesh:index:")
+    }
+    assert kinds == {token.rpartition(":")[2] for token in SCHEMA["resources"]}
+    assert evaluation.outputs["caCertificatePem"].startswith("-----BEGIN CERTIFICATE-----")
