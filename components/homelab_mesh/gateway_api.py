@@ -44,4 +44,4 @@ class GatewayApiCrds(pulumi.ComponentResource):
                 depends_on=waits_for,
             ),
         )
-        self.register_outputs({"version": version, "url": url})
+        self.register_outputs({"url": self.url})

@@ -57,4 +57,4 @@ class AddressHandover(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for),
         )
         self.service = pulumi.Output.from_input(service)
-        self.register_outputs({"service": service, "address": address})
+        self.register_outputs({"service": self.service})

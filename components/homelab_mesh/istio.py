@@ -243,12 +243,7 @@ class IstioAmbient(pulumi.ComponentResource):
                     ),
                 ),
             )
-        self.register_outputs(
-            {
-                "version": version,
-                "releases": {release: self.releases[release].status for release in self.releases},
-            }
-        )
+        self.register_outputs({"version": self.version})
 
     def _waits_for(self, release: str, step_order: Order, waits_for: list[pulumi.Resource]) -> list[pulumi.Resource]:
         chain = ROLLBACK_ORDER if step_order is Order.ROLLBACK else tuple(name for name, _ in RELEASES)

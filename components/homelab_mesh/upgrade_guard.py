@@ -139,4 +139,4 @@ class UpgradeGuard(pulumi.ComponentResource):
                 environment=cluster.environment(**inspection),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for),
             )
-        self.register_outputs({"istioVersion": istio_version, "gatewayApiVersion": gateway_api_version})
+        self.register_outputs({"order": self.order.apply(lambda known: known.value)})
