@@ -154,7 +154,7 @@ def test_each_component_builds_when_hosted(hosted: Evaluation, component: str) -
     assert f"{name}:error" not in hosted.outputs, hosted.outputs.get(f"{name}:error")
     registration = hosted.named(name)
     assert registration.type == f"homelab-mesh:index:{component}"
-    assert any(r.parent == registration.urn for r in hosted.registrations.values()) or component == "GatewayApiCrds"
+    assert any(r.parent == registration.urn for r in hosted.registrations.values())
 
 
 def test_hosted_inputs_arrive_mapped_to_the_args(hosted: Evaluation) -> None:

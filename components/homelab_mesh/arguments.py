@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Any, NotRequired, TypedDict, TypeVar
 
 import pulumi
+from pulumi.resource import DependencyResource
 from pydantic import BaseModel
 from pydantic.alias_generators import to_camel, to_snake
 
@@ -139,6 +140,13 @@ def check_cluster(reader: ArgsReader, name: str = "cluster") -> None:
     cluster = reader.args.get(name)
     if not isinstance(cluster, Mapping) or not cluster.get("identifier"):
         reader.fail(f"{name}.identifier", "is required: the Kubernetes provider's clusterIdentifier")
+
+
+def by_urn_only(resource: pulumi.Resource) -> bool:
+    """A dependency the component host handed over as a URN (pulumi 3.272.0, pulumi/provider/server.py
+    `_construct_options`): its kind is unknown, so a component that routes its dependencies by kind waits for
+    it wherever one of a kind is."""
+    return isinstance(resource, DependencyResource)
 
 
 def token(component: str) -> str:

@@ -10,7 +10,7 @@ import pulumi
 import yaml
 
 from . import names
-from .arguments import ArgsReader, RouteArgs, component_options, token
+from .arguments import ArgsReader, RouteArgs, by_urn_only, component_options, token
 from .cert_manager import CertManager
 from .kubernetes import KubernetesObject, metadata, namespace
 from .settings.checks import check_hostname, check_object_name
@@ -197,7 +197,8 @@ def redirect_route_spec(hostnames: Sequence[str]) -> dict[str, Any]:
 class IngressGateway(pulumi.ComponentResource):
     """A Gateway API Gateway (class istio) in istio-gateway, one HTTPS listener per hostname with its
     certificate, and the HTTP-to-HTTPS redirect. The Gateway waits for what the component depends on
-    (istiod, the Gateway API CRDs, MetalLB); a CertManager among it is waited for by the certificates."""
+    (istiod, the Gateway API CRDs, MetalLB); a CertManager among it is waited for by the certificates. Through
+    the component host, where dependencies arrive as URNs, the certificates wait for all of them too."""
 
     address: pulumi.Output[str | None]
     """The gateway's LAN address, once the Gateway is Programmed."""
@@ -219,7 +220,9 @@ class IngressGateway(pulumi.ComponentResource):
         super().__init__(token("IngressGateway"), name, None, own)
         hostnames = tuple(args["hostnames"])
         address_from_metallb = bool(args.get("address_from_metallb", True))
-        cert_manager = [resource for resource in waits_for if isinstance(resource, CertManager)]
+        cert_manager = [
+            resource for resource in waits_for if isinstance(resource, CertManager) or by_urn_only(resource)
+        ]
         gateway_waits_for = [resource for resource in waits_for if not isinstance(resource, CertManager)]
         # Labelled as in the homelab's own setup; istiod still marks the gateway pods dataplane-mode=none.
         self.namespace = namespace(
