@@ -70,13 +70,6 @@ class ArgsReader(Reader):
         path = ".".join(to_camel(part) if "_" in part else part for part in f"{self.prefix}{name}".split("."))
         return f"{self.project}: {path}"
 
-    def fail(self, path: str, message: str) -> None:
-        self.problems.append(f"{self.key(path)}: {message}")
-
-    def has_failed(self, name: str) -> bool:
-        key = self.key(name)
-        return any(problem.startswith(key) and problem[len(key)] in ":[." for problem in self.problems)
-
     def version(self, name: str, prefix: str = "") -> str:
         """A pinned release version, through the stack file's check (`prefix`: `v` for Gateway API)."""
         if self.args.get(name) is None:
