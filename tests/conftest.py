@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import sys
+import sysconfig
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -111,3 +114,35 @@ def provided() -> Evaluation:
     return evaluate(
         "homelab", overrides={"tlsMode": "provided", "caValidityDays": None}, secrets=homelab_pem().secrets()
     )
+
+
+def installed_venv(wheel: Path, venv: Path) -> Path:
+    """A fresh virtualenv with the package installed from the wheel alone; its dependencies come from this
+    suite's virtualenv (a .pth file), never the package itself."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=60)
+    site = Path(sysconfig.get_path("purelib", vars={"base": str(venv), "platbase": str(venv)}))
+    (site / "dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(site), str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return venv
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel, built once per run from a copy of components/ (setuptools writes build files into its
+    source). The tests that use it share the xdist group "wheel", so one worker builds it."""
+    source = tmp_path_factory.mktemp("source") / "components"
+    shutil.copytree(ROOT / "components", source, ignore=shutil.ignore_patterns("__pycache__", "build", "*.egg-info"))
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(source), "-w", str(out)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    (built,) = out.glob("homelab_mesh-*.whl")
+    return built

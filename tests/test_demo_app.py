@@ -65,7 +65,7 @@ class TestStarterStack:
 
     def test_the_demo_app_is_a_component_of_its_own(self, starter: Evaluation) -> None:
         component = starter.named("demo-app")
-        assert component.type == "homelab-mesh:apps:DemoApp"
+        assert component.type == "homelab-mesh:index:DemoApp"
         assert {child.name for child in starter.children("demo-app")} == {"demo-app-deployment", "demo-app-service"}
 
 

@@ -24,7 +24,7 @@ def test_runs_after_the_gateway_the_redirect_and_every_route(homelab: Evaluation
     check = homelab.named(CHECK)
     assert check.type == "command:local:Command"
     assert check.parent == homelab.named("front-door").urn
-    assert homelab.named("front-door").type == "homelab-mesh:ingress:FrontDoorCheck"
+    assert homelab.named("front-door").type == "homelab-mesh:index:FrontDoorCheck"
 
 
 def test_checks_each_hostname_and_route_rule_at_the_gateway_address(homelab: Evaluation) -> None:

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import ast
 import re
-import shutil
 import subprocess
-import sys
-import sysconfig
 import tomllib
 from pathlib import Path
 
 import homelab_mesh
 import pytest
+
+from tests.conftest import installed_venv
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_SOURCE = ROOT / "components"
@@ -43,41 +42,17 @@ def test_the_package_declares_the_programs_dependency_ranges() -> None:
     assert set(project["dependencies"]) == {line for line in program if not line.startswith("setuptools")}
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The wheel, built once from a copy of components/ (setuptools writes build files into its source)."""
-    source = tmp_path_factory.mktemp("source") / "components"
-    shutil.copytree(PACKAGE_SOURCE, source, ignore=shutil.ignore_patterns("__pycache__", "build", "*.egg-info"))
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(source), "-w", str(out)],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    (built,) = out.glob("homelab_mesh-*.whl")
-    return built
-
-
+@pytest.mark.xdist_group("wheel")
 def test_the_wheel_is_versioned_from_one_place(wheel: Path) -> None:
     assert wheel.name == f"homelab_mesh-{homelab_mesh.__version__}-py3-none-any.whl"
     assert re.fullmatch(r"\d+\.\d+\.\d+", homelab_mesh.__version__)
 
 
+@pytest.mark.xdist_group("wheel")
 def test_the_installed_package_runs_its_scripts_without_the_repository(wheel: Path, tmp_path: Path) -> None:
     """Installed in a fresh virtualenv and imported from outside the checkout, the package still finds every
     script its components run (package data), with the shared kubectl helper in place."""
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=60)
-    site = Path(sysconfig.get_path("purelib", vars={"base": str(venv), "platbase": str(venv)}))
-    # The dependencies come from this suite's virtualenv; the package itself only from the wheel.
-    (site / "dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(site), str(wheel)],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    venv = installed_venv(wheel, tmp_path / "venv")
     probe = (
         "import homelab_mesh, pathlib; from homelab_mesh.scripts import SCRIPTS, script;"
         "print(pathlib.Path(homelab_mesh.__file__).parent);"

@@ -85,7 +85,7 @@ class TestPrivateCa:
         assert evaluation.named("grafana-example-com-csr").inputs["dnsNames"] == ["grafana.example.com"]
 
     def test_no_cert_manager_in_private_ca_mode(self, homelab: Evaluation) -> None:
-        assert not homelab.of_type("homelab-mesh:tls:CertManager")
+        assert not homelab.of_type("homelab-mesh:index:CertManager")
         assert not [r.name for r in homelab.registrations.values() if "cert-manager" in r.type]
 
 
@@ -190,7 +190,7 @@ class TestCertManager:
             "cert-manager",
             "cert-manager-namespace",
         }
-        assert component.type == "homelab-mesh:tls:CertManager"
+        assert component.type == "homelab-mesh:index:CertManager"
         certificates = cert_manager.named("gateway-certificates").urn
         for name in ("gateway-ca-issuer", "homelab-mesh-ca", "tls-demo-app1-local-certificate"):
             assert cert_manager.named(name).parent == certificates

@@ -38,18 +38,26 @@ def test_the_pins_hold_no_duplicates_and_only_urns() -> None:
 
 
 def test_a_component_type_renamed_without_an_alias_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
-    """IngressGateway's type string changed: every child's URN changes with it, the istio-gateway namespace
-    among them, which the next `pulumi up` would delete."""
+    """IngressGateway's type string changed and its alias forgotten: every child's URN changes with it, the
+    istio-gateway namespace among them, which the next `pulumi up` would delete."""
     original = pulumi.ComponentResource.__init__
 
-    def renamed(self: Any, t: str, name: str, *args: Any, **kwargs: Any) -> None:
-        original(self, t.replace(":ingress:IngressGateway", ":ingress:Ingress"), name, *args, **kwargs)
+    def renamed(self: Any, t: str, name: str, props: Any = None, opts: Any = None, *args: Any, **kw: Any) -> None:
+        if t == "homelab-mesh:index:IngressGateway":
+            t, opts = "homelab-mesh:index:Ingress", pulumi.ResourceOptions.merge(opts, None)
+            opts.aliases = None
+        original(self, t, name, props, opts, *args, **kw)
 
     monkeypatch.setattr(pulumi.ComponentResource, "__init__", renamed)
     deleted, created = urn_changes(evaluate_stack("homelab"), read_pins("homelab"))
-    prefix = "urn:pulumi:homelab::homelab-mesh::homelab-mesh:ingress"
-    assert f"{prefix}:IngressGateway$kubernetes:core/v1:Namespace::istio-gateway" in deleted
-    assert f"{prefix}:Ingress$kubernetes:core/v1:Namespace::istio-gateway" in created
+    assert (
+        "urn:pulumi:homelab::homelab-mesh::homelab-mesh:ingress:IngressGateway$kubernetes:core/v1:Namespace::istio-gateway"
+        in deleted
+    )
+    assert (
+        "urn:pulumi:homelab::homelab-mesh::homelab-mesh:index:Ingress$kubernetes:core/v1:Namespace::istio-gateway"
+        in created
+    )
 
 
 def test_an_alias_to_the_old_urn_keeps_a_renamed_resource() -> None:
@@ -66,17 +74,15 @@ def test_an_alias_to_the_old_urn_keeps_a_renamed_resource() -> None:
     assert [urn.rpartition("::")[2] for urn in created] == ["address-pool-home"]
 
 
-def test_an_alias_on_a_component_carries_its_children(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The way a component's type token moves (issue 25): one alias on the component, none on its children."""
-    original = pulumi.ComponentResource.__init__
-
-    def renamed(self: Any, t: str, name: str, props: Any = None, opts: Any = None, *args: Any, **kw: Any) -> None:
-        if t == "homelab-mesh:ingress:IngressGateway":
-            t = "homelab-mesh:index:IngressGateway"
-            opts = pulumi.ResourceOptions.merge(
-                opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_="homelab-mesh:ingress:IngressGateway")])
-            )
-        original(self, t, name, props, opts, *args, **kw)
-
-    monkeypatch.setattr(pulumi.ComponentResource, "__init__", renamed)
-    assert urn_changes(evaluate_stack("homelab"), read_pins("homelab")) == ([], [])
+def test_an_alias_on_a_component_carries_its_children(evaluations: dict[str, Evaluation]) -> None:
+    """The way the type tokens moved to `homelab-mesh:index:<Class>` (issue 25): one alias on each public
+    component, to its old token, and none on its children, whose pinned URNs the engine finds through it."""
+    homelab = evaluations["homelab"]
+    ingress = homelab.named("ingress")
+    assert ingress.type == "homelab-mesh:index:IngressGateway"
+    assert "urn:pulumi:homelab::homelab-mesh::homelab-mesh:ingress:IngressGateway::ingress" in ingress.alias_urns
+    assert homelab.named("istio-gateway").alias_urns == ()
+    components = [
+        r for r in homelab.registrations.values() if not r.custom and r.type.startswith("homelab-mesh:index:")
+    ]
+    assert all(len(component.alias_urns) == 1 for component in components)

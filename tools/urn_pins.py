@@ -42,7 +42,16 @@ def evaluate_stack(stack: str) -> Evaluation:
 
 def urn_changes(evaluation: Evaluation, pins: Iterable[str]) -> tuple[list[str], list[str]]:
     """(pinned URNs no resource claims: deleted by the next `pulumi up`; registered resources that claim no
-    pinned URN: created by it).
+    pinned URN: created by it). How a resource claims a pin: `claimed_urns`."""
+    pinned = set(pins)
+    claimed = claimed_urns(evaluation, pinned)
+    deleted = sorted(pinned - set(claimed.values()))
+    created = sorted(urn for urn in evaluation.registrations if urn not in claimed)
+    return deleted, created
+
+
+def claimed_urns(evaluation: Evaluation, pins: Iterable[str]) -> dict[str, str]:
+    """{registered URN: the pinned URN it claims}.
 
     A resource claims a pin by its URN or by an alias, as the engine matches them (pulumi/pulumi v3.259.0,
     pkg/resource/deploy/step_generator.go `generateAliases`): its own aliases, and for a child of a resource
@@ -67,9 +76,7 @@ def urn_changes(evaluation: Evaluation, pins: Iterable[str]) -> tuple[list[str],
         match = next((candidate for candidate in candidates if candidate in pinned), None)
         if match is not None:
             claimed[urn] = match
-    deleted = sorted(pinned - set(claimed.values()))
-    created = sorted(urn for urn in evaluation.registrations if urn not in claimed)
-    return deleted, created
+    return claimed
 
 
 def main() -> None:

@@ -1,22 +1,40 @@
 """homelab-mesh: Istio ambient, MetalLB and a TLS Gateway API front door for a Kubernetes cluster, as Pulumi
 components. The names below are the public API; everything else in the package is internal."""
 
+from .arguments import (
+    AdoptionArgs,
+    ClusterArgs,
+    ComponentArgsError,
+    PathMatch,
+    QuantitiesArgs,
+    ResourceProfileArgs,
+    RouteArgs,
+    RouteRuleArgs,
+)
 from .cert_manager import CertManager, CertManagerArgs
 from .cluster import Cluster
 from .demo_app import DemoApp, DemoAppArgs
 from .front_door import FrontDoorCheck, FrontDoorCheckArgs
 from .gateway_api import GatewayApiCrds, GatewayApiCrdsArgs
 from .handover import AddressHandover, AddressHandoverArgs
-from .ingress import IngressGateway, IngressGatewayArgs
+from .ingress import IngressGateway, IngressGatewayArgs, TlsArgs, TlsMode
 from .inspection import inspection_environment, read_adoption_plan
-from .istio import IstioAmbient, IstioAmbientArgs
-from .mesh_namespace import MeshedNamespace, MeshedNamespaceArgs
-from .metallb import MetalLB, MetalLBArgs
+from .istio import IstioAmbient, IstioAmbientArgs, ManagedGatewayApiArgs, MtlsMode, Platform
+from .mesh_namespace import (
+    AllowFromArgs,
+    AuthorizationRuleArgs,
+    MeshedNamespace,
+    MeshedNamespaceArgs,
+    NamespaceOptionsArgs,
+    NetworkPolicyMode,
+)
+from .metallb import AddressPoolArgs, MetalLB, MetalLBArgs
 from .monitoring import Monitoring, MonitoringArgs
 from .names import GATEWAY_NAMESPACE
 from .routes import HttpRoutes, HttpRoutesArgs
 from .settings import ConfigError, Settings, load_settings
-from .upgrade_guard import UpgradeGuard, UpgradeGuardArgs
+from .upgrade import Order
+from .upgrade_guard import GatewayApiCrdsOwner, UpgradeGuard, UpgradeGuardArgs
 from .verification import MeshVerification, MeshVerificationArgs
 
 __version__ = "0.1.0"
@@ -25,9 +43,15 @@ __all__ = [
     "GATEWAY_NAMESPACE",
     "AddressHandover",
     "AddressHandoverArgs",
+    "AddressPoolArgs",
+    "AdoptionArgs",
+    "AllowFromArgs",
+    "AuthorizationRuleArgs",
     "CertManager",
     "CertManagerArgs",
     "Cluster",
+    "ClusterArgs",
+    "ComponentArgsError",
     "ConfigError",
     "DemoApp",
     "DemoAppArgs",
@@ -35,12 +59,14 @@ __all__ = [
     "FrontDoorCheckArgs",
     "GatewayApiCrds",
     "GatewayApiCrdsArgs",
+    "GatewayApiCrdsOwner",
     "HttpRoutes",
     "HttpRoutesArgs",
     "IngressGateway",
     "IngressGatewayArgs",
     "IstioAmbient",
     "IstioAmbientArgs",
+    "ManagedGatewayApiArgs",
     "MeshVerification",
     "MeshVerificationArgs",
     "MeshedNamespace",
@@ -49,7 +75,19 @@ __all__ = [
     "MetalLBArgs",
     "Monitoring",
     "MonitoringArgs",
+    "MtlsMode",
+    "NamespaceOptionsArgs",
+    "NetworkPolicyMode",
+    "Order",
+    "PathMatch",
+    "Platform",
+    "QuantitiesArgs",
+    "ResourceProfileArgs",
+    "RouteArgs",
+    "RouteRuleArgs",
     "Settings",
+    "TlsArgs",
+    "TlsMode",
     "UpgradeGuard",
     "UpgradeGuardArgs",
     "inspection_environment",

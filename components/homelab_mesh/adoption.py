@@ -36,6 +36,15 @@ class AdoptionPlan:
     # address cannot be deleted and made again without taking the address away.
     import_objects: frozenset[str] = frozenset()
 
+    def as_args(self) -> dict[str, list[str]]:
+        """The plan as a component argument (AdoptionArgs)."""
+        return {
+            "take_ownership": sorted(self.take_ownership),
+            "import_releases": sorted(self.import_releases),
+            "import_namespaces": sorted(self.import_namespaces),
+            "import_objects": sorted(self.import_objects),
+        }
+
     def release_import_id(self, release: str, namespace: str) -> str | None:
         # The ID pulumi-kubernetes imports a Release by: `<namespace>/<name>` (provider helm_release.go Read).
         return f"{namespace}/{release}" if release in self.import_releases else None

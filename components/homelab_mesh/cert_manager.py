@@ -4,18 +4,16 @@ The chart installs (and on uninstall keeps) its CRDs. The issuer and the gateway
 declared by GatewayCertificates (components/tls.py), which waits for this component.
 """
 
-from __future__ import annotations
-
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .adoption import AdoptionPlan, release_adoption
+from .adoption import release_adoption
+from .arguments import AdoptionArgs, ArgsReader, adoption_plan, component_options, token
 from .chart_keys import merged_values
 from .kubernetes import KubernetesObject, metadata
+from .settings.tls import DEFAULT_CERT_MANAGER_VERSION
 
 CERT_MANAGER_NAMESPACE = "cert-manager"
 # The chart's own install instructions at v1.21.1 (deploy/charts/cert-manager/README.template.md);
@@ -57,17 +55,22 @@ def chart_values(image_registry: str | None = None) -> dict[str, Any]:
     return values
 
 
-@dataclass(frozen=True)
-class CertManagerArgs:
-    version: str
-    helm_timeout_seconds: int
-    # What cert-manager needs first: the Gateway API CRDs, which its Gateway API support watches.
-    depends_on: Sequence[pulumi.Resource]
-    image_registry: str | None = None
-    # helmValues.cert-manager, merged over the program's values last.
-    extra_values: Mapping[str, Any] = field(default_factory=dict)
-    # adoptExisting: take-ownership or import of the release, import of the namespace.
-    adoption: AdoptionPlan = field(default_factory=AdoptionPlan)
+DEFAULT_HELM_TIMEOUT_SECONDS = 900
+
+
+class CertManagerArgs(TypedDict):
+    """The cert-manager release."""
+
+    version: NotRequired[str]
+    """The cert-manager chart version, such as v1.21.1; default: the package's pinned one."""
+    helm_timeout_seconds: NotRequired[int]
+    """How long Helm waits for the release; default 900."""
+    image_registry: NotRequired[str]
+    """A registry mirroring quay.io, for cert-manager's images (jetstack/ path kept)."""
+    extra_values: NotRequired[dict[str, Any]]
+    """Helm values merged over the component's values last."""
+    adoption: NotRequired[AdoptionArgs]
+    """What to take over from a cluster other tools set up."""
 
 
 class CertManager(pulumi.ComponentResource):
@@ -75,34 +78,43 @@ class CertManager(pulumi.ComponentResource):
     the Deployments to be ready (the webhook's readiness probe included), and on install the chart's
     startupapicheck hook succeeds only once the webhook accepts cert-manager objects, so the issuer and
     Certificates created afterwards are not refused by an absent webhook. An upgrade changes no issuer or
-    Certificate, so it needs no more than the Deployments' readiness."""
+    Certificate, so it needs no more than the Deployments' readiness. The release waits for what the
+    component depends on: the Gateway API CRDs, which its Gateway API support watches."""
 
-    release: k8s.helm.v3.Release
+    namespace_name: pulumi.Output[str]
+    """The namespace cert-manager runs in."""
 
     def __init__(self, name: str, args: CertManagerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("homelab-mesh:tls:CertManager", name, None, opts)
+        reader = ArgsReader("CertManager", name, args)
+        version = reader.version("version", prefix="v") if "version" in args else DEFAULT_CERT_MANAGER_VERSION
+        helm_timeout = reader.whole_number("helm_timeout_seconds", DEFAULT_HELM_TIMEOUT_SECONDS, 60, 7200)
+        reader.raise_problems()
+        own, waits_for = component_options(opts, "homelab-mesh:tls:CertManager")
+        super().__init__(token("CertManager"), name, None, own)
+        adoption = adoption_plan(args.get("adoption"))
         self.namespace = KubernetesObject(
             "cert-manager-namespace",
             api_version="v1",
             kind="Namespace",
             metadata=metadata(CERT_MANAGER_NAMESPACE),
-            opts=pulumi.ResourceOptions(parent=self, import_=args.adoption.namespace_import_id(CERT_MANAGER_NAMESPACE)),
+            opts=pulumi.ResourceOptions(parent=self, import_=adoption.namespace_import_id(CERT_MANAGER_NAMESPACE)),
         )
-        adopted, adoption_options = release_adoption(args.adoption, "cert-manager", CERT_MANAGER_NAMESPACE)
+        adopted, adoption_options = release_adoption(adoption, "cert-manager", CERT_MANAGER_NAMESPACE)
         self.release = k8s.helm.v3.Release(
             "cert-manager",
             name="cert-manager",
             chart=CERT_MANAGER_CHART,
-            version=args.version,
+            version=version,
             namespace=CERT_MANAGER_NAMESPACE,
-            values=merged_values(chart_values(args.image_registry), args.extra_values),
-            timeout=args.helm_timeout_seconds,
+            values=merged_values(chart_values(args.get("image_registry")), args.get("extra_values") or {}),
+            timeout=helm_timeout,
             cleanup_on_fail=True,
             max_history=5,
             **adopted,
             opts=pulumi.ResourceOptions.merge(
-                pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *args.depends_on]),
+                pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *waits_for]),
                 adoption_options,
             ),
         )
-        self.register_outputs({"namespace": CERT_MANAGER_NAMESPACE, "version": args.version})
+        self.namespace_name = pulumi.Output.from_input(CERT_MANAGER_NAMESPACE)
+        self.register_outputs({"namespaceName": self.namespace_name})

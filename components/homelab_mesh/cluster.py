@@ -33,6 +33,15 @@ class Cluster:
     # the ambient kubeconfig of the machine running `pulumi up`.
     kubeconfig: pulumi.Input[str] | None = None
 
+    def as_args(self) -> dict[str, pulumi.Input[str]]:
+        """The cluster as a component argument (ClusterArgs)."""
+        args: dict[str, pulumi.Input[str]] = {"identifier": self.identifier}
+        if self.context:
+            args["context"] = self.context
+        if self.kubeconfig is not None:
+            args["kubeconfig"] = self.kubeconfig
+        return args
+
     def environment(self, **variables: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
         """A script's environment: the provider's context and kubeconfig, then the script's own variables."""
         access: dict[str, pulumi.Input[str]] = {}

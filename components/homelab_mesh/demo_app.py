@@ -1,15 +1,14 @@
 """DemoApp: a tiny HTTP echo server in a meshed namespace, the page a first deploy answers with."""
 
-from __future__ import annotations
-
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
+from .arguments import ArgsReader, component_options, token
 from .images import mirrored
 from .kubernetes import KubernetesObject, metadata
-from .settings import DemoAppSettings
+from .settings.checks import check_namespace, check_object_name
+from .settings.demo import DEMO_NAMESPACE, DEMO_SERVICE, DEMO_SERVICE_PORT, DemoAppSettings
 
 # traefik/whoami v1.11.0, pinned by tag and by the digest of its multi-architecture image index (so one
 # reference serves amd64 and arm64 nodes), as digest-pinned manifests in public repositories record it.
@@ -19,12 +18,18 @@ NON_ROOT_USER = 65532
 LABELS = {"app.kubernetes.io/name": "echo", "app.kubernetes.io/part-of": "homelab-mesh-demo"}
 
 
-@dataclass(frozen=True)
-class DemoAppArgs:
-    settings: DemoAppSettings
-    # The MeshedNamespace the app runs in: its pods must start enrolled, so they wait for the label.
-    namespace: pulumi.Resource
-    image_registry: str | None = None
+class DemoAppArgs(TypedDict):
+    """Where the echo app runs."""
+
+    namespace: NotRequired[str]
+    """A meshed namespace; default demo-apps. Put its MeshedNamespace in the component's depends_on: the
+    pods must start enrolled."""
+    service: NotRequired[str]
+    """The Service's name; default echo."""
+    port: NotRequired[int]
+    """The Service's port; default 80."""
+    image_registry: NotRequired[str]
+    """A registry mirroring docker.io, for the image."""
 
 
 def container_spec(image_registry: str | None = None) -> dict[str, Any]:
@@ -75,16 +80,27 @@ class DemoApp(pulumi.ComponentResource):
     """The echo Deployment and its Service. Pulumi waits for the Deployment's rollout, so a finished
     `pulumi up` means the pod is ready and, through the namespace label, on the mesh."""
 
+    url: pulumi.Output[str]
+    """The Service inside the cluster, as http://<service>.<namespace>:<port>/."""
+
     def __init__(self, name: str, args: DemoAppArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("homelab-mesh:apps:DemoApp", name, None, opts)
-        settings = args.settings
-        in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[args.namespace])
+        reader = ArgsReader("DemoApp", name, args)
+        settings = DemoAppSettings(
+            namespace=reader.checked("namespace", check_namespace, DEMO_NAMESPACE),
+            service=reader.checked("service", lambda value: check_object_name(value, "Service"), DEMO_SERVICE),
+            port=reader.whole_number("port", DEMO_SERVICE_PORT, 1, 65535),
+        )
+        reader.raise_problems()
+        own, waits_for = component_options(opts, "homelab-mesh:apps:DemoApp")
+        super().__init__(token("DemoApp"), name, None, own)
+        image_registry = args.get("image_registry")
+        in_namespace = pulumi.ResourceOptions(parent=self, depends_on=waits_for)
         self.deployment = KubernetesObject(
             f"{name}-deployment",
             api_version="apps/v1",
             kind="Deployment",
             metadata=metadata(settings.service, settings.namespace, labels=LABELS),
-            spec=deployment_spec(args.image_registry),
+            spec=deployment_spec(image_registry),
             opts=in_namespace,
         )
         self.service = KubernetesObject(
@@ -95,6 +111,5 @@ class DemoApp(pulumi.ComponentResource):
             spec=service_spec(settings),
             opts=in_namespace,
         )
-        self.register_outputs(
-            {"namespace": settings.namespace, "service": settings.service, "port": settings.port, "image": IMAGE}
-        )
+        self.url = pulumi.Output.from_input(f"http://{settings.service}.{settings.namespace}:{settings.port}/")
+        self.register_outputs({"url": self.url})

@@ -1,35 +1,38 @@
 """FrontDoorCheck: after `pulumi up`, prove the Gateway answers each hostname the way a browser needs."""
 
-from __future__ import annotations
-
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_command as command
 
-from .cluster import Cluster
+from .arguments import ArgsReader, ClusterArgs, RouteArgs, check_cluster, cluster_of, component_options, token
 from .scripts import BASH, script
-from .settings import Route
+from .settings.checks import check_hostname
+from .settings.routes import Route
+
+DEFAULT_TIMEOUT_SECONDS = 300
 
 
-@dataclass(frozen=True)
-class FrontDoorCheckArgs:
-    address: pulumi.Input[str | None]
-    hostnames: tuple[str, ...]
-    routes: tuple[Route, ...]
-    # The private CA's certificate (public); None when the certificate is provided and publicly trusted.
-    ca_certificate_pem: pulumi.Input[str] | None
-    # Which cluster the scripts reach: the Kubernetes provider's (components/cluster.py).
-    cluster: Cluster
-    timeout_seconds: int
-    # private-ca mode: hostname -> end of validity; a renewed certificate changes it and runs the check again.
-    certificate_expiry: Mapping[str, pulumi.Input[str]]
-    # The Gateway, its HTTP redirect route and every HTTPRoute: what the check exercises.
-    depends_on: Sequence[pulumi.Resource]
-    # tlsMode existing: hostname -> `<namespace>/<Secret>` whose certificate the gateway must serve, the one
-    # the hostname's clients were served before.
-    pinned_secrets: Mapping[str, str] = field(default_factory=dict)
+class FrontDoorCheckArgs(TypedDict):
+    """The front door to check from the outside, and the cluster its script reaches."""
+
+    address: pulumi.Input[str]
+    """The gateway's address (IngressGateway.address)."""
+    hostnames: list[str]
+    """The hostnames the gateway serves."""
+    cluster: ClusterArgs
+    """Which cluster the script reaches: the Kubernetes provider's."""
+    routes: NotRequired[list[RouteArgs]]
+    """The routes behind them: no routed path may answer a 5xx."""
+    ca_certificate_pem: NotRequired[pulumi.Input[str]]
+    """The private CA's certificate (public); unset when the certificate is publicly trusted."""
+    timeout_seconds: NotRequired[int]
+    """How long the check waits for the front door to answer; default 300."""
+    certificate_expiry: NotRequired[dict[str, pulumi.Input[str]]]
+    """Hostname -> end of validity of its certificate: a renewal runs the check again."""
+    pinned_secrets: NotRequired[dict[str, str]]
+    """Hostname -> `<namespace>/<Secret>` whose certificate the gateway must serve."""
 
 
 def route_rules(routes: Sequence[Route]) -> str:
@@ -48,24 +51,40 @@ class FrontDoorCheck(pulumi.ComponentResource):
     renewal is checked from the outside too) and also the script's text, its timeout or the cluster it
     reaches."""
 
+    output: pulumi.Output[str]
+    """What the check printed."""
+
     def __init__(self, name: str, args: FrontDoorCheckArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("homelab-mesh:ingress:FrontDoorCheck", name, None, opts)
-        hostnames = " ".join(args.hostnames)
-        rules = route_rules(args.routes)
-        address = pulumi.Output.from_input(args.address).apply(lambda value: value or "")
-        environment = args.cluster.environment(
+        reader = ArgsReader("FrontDoorCheck", name, args)
+        if "address" not in args:
+            reader.fail("address", "is required")
+        for index, hostname in enumerate(reader.required("hostnames") or []):
+            reader.check(f"hostnames[{index}]", check_hostname, hostname)
+        routes: list[Route] = reader.models("routes", Route, args.get("routes") or [])
+        timeout = reader.whole_number("timeout_seconds", DEFAULT_TIMEOUT_SECONDS, 30, 3600)
+        check_cluster(reader)
+        reader.raise_problems()
+        own, waits_for = component_options(opts, "homelab-mesh:ingress:FrontDoorCheck")
+        super().__init__(token("FrontDoorCheck"), name, None, own)
+        ca_certificate_pem = args.get("ca_certificate_pem")
+        certificate_expiry = args.get("certificate_expiry") or {}
+        hostnames = " ".join(args["hostnames"])
+        rules = route_rules(routes)
+        address = pulumi.Output.from_input(args["address"]).apply(lambda value: value or "")
+        environment = cluster_of(args["cluster"]).environment(
             GATEWAY_ADDRESS=address,
             HOSTNAMES=hostnames,
             ROUTE_RULES=rules,
-            TIMEOUT_SECONDS=str(args.timeout_seconds),
+            TIMEOUT_SECONDS=str(timeout),
         )
-        if args.ca_certificate_pem is not None:
-            environment["CA_CERTIFICATE_PEM"] = args.ca_certificate_pem
-        pins = "".join(f"{hostname} {secret}\n" for hostname, secret in sorted(args.pinned_secrets.items()))
+        if ca_certificate_pem is not None:
+            environment["CA_CERTIFICATE_PEM"] = ca_certificate_pem
+        pinned = args.get("pinned_secrets") or {}
+        pins = "".join(f"{hostname} {secret}\n" for hostname, secret in sorted(pinned.items()))
         if pins:
             environment["PINNED_CERTIFICATES"] = pins
         self.check = command.local.Command(
-            "check-front-door",
+            f"check-{name}",
             create=script("check-front-door.sh"),
             interpreter=BASH,
             environment=environment,
@@ -73,10 +92,11 @@ class FrontDoorCheck(pulumi.ComponentResource):
                 hostnames,
                 address,
                 rules,
-                args.ca_certificate_pem or "",
+                ca_certificate_pem or "",
                 *([pins] if pins else []),
-                *(args.certificate_expiry[hostname] for hostname in sorted(args.certificate_expiry)),
+                *(certificate_expiry[hostname] for hostname in sorted(certificate_expiry)),
             ],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for),
         )
-        self.register_outputs({"stdout": self.check.stdout})
+        self.output = self.check.stdout
+        self.register_outputs({"output": self.output})

@@ -1,19 +1,28 @@
 """IngressGateway: the front door. A Gateway API Gateway (class istio) terminating TLS per hostname."""
 
-from __future__ import annotations
-
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from enum import Enum
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import yaml
 
 from . import names
+from .arguments import ArgsReader, RouteArgs, by_urn_only, component_options, token
+from .cert_manager import CertManager
 from .kubernetes import KubernetesObject, metadata, namespace
-from .settings import Route, TlsSettings
+from .settings.checks import check_hostname, check_object_name
+from .settings.network import check_address
+from .settings.routes import Route
+from .settings.tls import (
+    CA_MODES,
+    CA_VALIDITY_DAYS_RANGE,
+    DEFAULT_CA_SUFFIXES,
+    DEFAULT_CA_VALIDITY_DAYS,
+    TlsSettings,
+)
 from .tls import GatewayCertificates, GatewayCertificatesArgs
 
 GATEWAY_API = "gateway.networking.k8s.io/v1"
@@ -22,22 +31,53 @@ GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
 REDIRECT_ROUTE = "http-to-https"
 
 
-@dataclass(frozen=True)
-class IngressGatewayArgs:
-    hostnames: tuple[str, ...]
-    routes: tuple[Route, ...]
-    address: str | None
-    # True: MetalLB assigns the address (annotation on the generated Service); False: spec.addresses.
-    address_from_metallb: bool
-    replicas: int
-    tls: TlsSettings
-    stack: str
-    # What the Gateway needs before it can be Programmed: istiod, the Gateway API CRDs, MetalLB's pools.
-    depends_on: Sequence[pulumi.Resource]
-    # tlsMode cert-manager: the installed cert-manager its issuer waits for.
-    cert_manager: Sequence[pulumi.Resource] = ()
-    # adoptExisting: the import ID of an istio-gateway namespace that exists (the classic gateway's).
-    namespace_import_id: str | None = None
+class TlsMode(Enum):
+    """Where the gateway's certificates come from (docs/certificates.md)."""
+
+    PRIVATE_CA = "private-ca"
+    CERT_MANAGER = "cert-manager"
+    PROVIDED = "provided"
+    EXISTING = "existing"
+
+
+class TlsArgs(TypedDict):
+    """The gateway's certificates."""
+
+    mode: NotRequired[TlsMode]
+    """private-ca (default), cert-manager, provided or existing."""
+    certificate_pem: NotRequired[pulumi.Input[str]]
+    """provided: the certificate chain (PEM) for every hostname."""
+    private_key_pem: NotRequired[pulumi.Input[str]]
+    """provided: its private key (PEM); kept secret."""
+    ca_validity_days: NotRequired[int]
+    """private-ca and cert-manager: the private CA's validity; default 1825."""
+    ca_allowed_suffixes: NotRequired[list[str]]
+    """private-ca and cert-manager: name suffixes the CA may sign besides .local and .home.arpa."""
+    ca_allow_any_hostname: NotRequired[bool]
+    """private-ca and cert-manager: let the CA sign any hostname; default false."""
+    existing_secrets: NotRequired[dict[str, str]]
+    """existing: hostname -> its TLS Secret in the gateway namespace."""
+
+
+class IngressGatewayArgs(TypedDict):
+    """The front door: hostnames, certificates and address."""
+
+    hostnames: list[str]
+    """The hostnames the gateway serves over HTTPS (at most 63)."""
+    routes: NotRequired[list[RouteArgs]]
+    """The routes behind them: each hostname's listener admits routes only from its route's namespace."""
+    address: NotRequired[str]
+    """A fixed LAN address; unset: the load balancer picks one."""
+    address_from_metallb: NotRequired[bool]
+    """Whether MetalLB assigns the address (an annotation on the generated Service); default true."""
+    replicas: NotRequired[int]
+    """Gateway proxy replicas; more than one spreads them over nodes with a PodDisruptionBudget. Default 1."""
+    tls: NotRequired[TlsArgs]
+    """The certificates; default private-ca."""
+    ca_name: NotRequired[str]
+    """Names the private CA: `homelab-mesh <ca_name> CA`; default the stack's name."""
+    namespace_import_id: NotRequired[str]
+    """The import ID of an istio-gateway namespace that exists already (adoption)."""
 
 
 def listeners(
@@ -155,30 +195,54 @@ def redirect_route_spec(hostnames: Sequence[str]) -> dict[str, Any]:
 
 
 class IngressGateway(pulumi.ComponentResource):
+    """A Gateway API Gateway (class istio) in istio-gateway, one HTTPS listener per hostname with its
+    certificate, and the HTTP-to-HTTPS redirect. The Gateway waits for what the component depends on
+    (istiod, the Gateway API CRDs, MetalLB); a CertManager among it is waited for by the certificates. Through
+    the component host, where dependencies arrive as URNs, the certificates wait for all of them too."""
+
     address: pulumi.Output[str | None]
-    urls: list[str]
+    """The gateway's LAN address, once the Gateway is Programmed."""
+    urls: pulumi.Output[list[str]]
+    """https://<hostname>/ for every hostname."""
+    ca_certificate_pem: pulumi.Output[str | None]
+    """private-ca and cert-manager: the private CA's certificate, for clients to trust (public)."""
+    certificate_expiry: pulumi.Output[dict[str, str]]
+    """private-ca: each hostname's certificate's end of validity (RFC 3339)."""
 
     def __init__(self, name: str, args: IngressGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("homelab-mesh:ingress:IngressGateway", name, None, opts)
+        reader = ArgsReader("IngressGateway", name, args)
+        tls = _tls_settings(reader, name, args)
+        routes: list[Route] = reader.models("routes", Route, args.get("routes") or [])
+        address = reader.checked("address", check_address)
+        replicas = reader.whole_number("replicas", 1, 1, 10)
+        reader.raise_problems()
+        own, waits_for = component_options(opts, "homelab-mesh:ingress:IngressGateway")
+        super().__init__(token("IngressGateway"), name, None, own)
+        hostnames = tuple(args["hostnames"])
+        address_from_metallb = bool(args.get("address_from_metallb", True))
+        cert_manager = [
+            resource for resource in waits_for if isinstance(resource, CertManager) or by_urn_only(resource)
+        ]
+        gateway_waits_for = [resource for resource in waits_for if not isinstance(resource, CertManager)]
         # Labelled as in the homelab's own setup; istiod still marks the gateway pods dataplane-mode=none.
         self.namespace = namespace(
             names.GATEWAY_NAMESPACE,
             labels={names.DATAPLANE_MODE_LABEL: "ambient"},
-            opts=pulumi.ResourceOptions(parent=self, import_=args.namespace_import_id),
+            opts=pulumi.ResourceOptions(parent=self, import_=args.get("namespace_import_id")),
         )
         self.certificates = GatewayCertificates(
             "gateway-certificates",
             GatewayCertificatesArgs(
-                hostnames=args.hostnames,
-                tls=args.tls,
+                hostnames=hostnames,
+                tls=tls,
                 namespace=names.GATEWAY_NAMESPACE,
                 depends_on=[self.namespace],
-                stack=args.stack,
-                cert_manager=args.cert_manager,
+                stack=args.get("ca_name") or pulumi.get_stack(),
+                cert_manager=cert_manager,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        data = options_data(args.replicas)
+        data = options_data(replicas)
         name = options_name(data)
         self.options = KubernetesObject(
             "ingress-gateway-options",
@@ -197,16 +261,16 @@ class IngressGateway(pulumi.ComponentResource):
                 names.GATEWAY_NAME, names.GATEWAY_NAMESPACE, annotations={"pulumi.com/waitFor": "condition=Programmed"}
             ),
             spec=gateway_spec(
-                args.hostnames,
-                args.routes,
+                hostnames,
+                routes,
                 self.certificates.secret_names,
-                args.address,
-                args.address_from_metallb,
+                address,
+                address_from_metallb,
                 name,
             ),
             # istiod refuses to render a Gateway whose parametersRef names a missing ConfigMap.
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[self.options, *self.certificates.ready, *args.depends_on]
+                parent=self, depends_on=[self.options, *self.certificates.ready, *gateway_waits_for]
             ),
         )
         self.redirect = KubernetesObject(
@@ -214,14 +278,63 @@ class IngressGateway(pulumi.ComponentResource):
             api_version=GATEWAY_API,
             kind="HTTPRoute",
             metadata=metadata(REDIRECT_ROUTE, names.GATEWAY_NAMESPACE),
-            spec=redirect_route_spec(args.hostnames),
+            spec=redirect_route_spec(hostnames),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.gateway]),
         )
-        self.address = self.gateway.status.apply(_first_address)
-        self.urls = [f"https://{hostname}/" for hostname in args.hostnames]
-        self.register_outputs({"address": self.address, "urls": self.urls})
+        self.address = self.gateway.status.apply(_first_address)  # type: ignore[assignment]
+        self.urls = pulumi.Output.from_input([f"https://{hostname}/" for hostname in hostnames])
+        self.ca_certificate_pem = self.certificates.ca_certificate_pem  # type: ignore[assignment]
+        self.certificate_expiry = pulumi.Output.from_input(self.certificates.certificate_expiry)  # type: ignore[assignment]
+        self.register_outputs(
+            {
+                "address": self.address,
+                "urls": self.urls,
+                "caCertificatePem": self.ca_certificate_pem,
+                "certificateExpiry": self.certificate_expiry,
+            }
+        )
 
 
 def _first_address(status: Mapping[str, Any] | None) -> str | None:
     addresses = (status or {}).get("addresses") or []
     return addresses[0].get("value") if addresses else None
+
+
+def _tls_settings(reader: ArgsReader, name: str, args: IngressGatewayArgs) -> TlsSettings:
+    """The hostnames and certificates through the stack file's checks (components/settings/tls.py)."""
+    hostnames = reader.required("hostnames") or []
+    for index, hostname in enumerate(hostnames):
+        reader.check(f"hostnames[{index}]", check_hostname, hostname)
+    tls = ArgsReader("IngressGateway", name, args.get("tls") or {}, prefix="tls.")
+    mode = tls.choice("mode", "private-ca", ("private-ca", "cert-manager", "provided", "existing"))
+    validity = tls.whole_number("ca_validity_days", DEFAULT_CA_VALIDITY_DAYS, *CA_VALIDITY_DAYS_RANGE)
+    suffixes = (*DEFAULT_CA_SUFFIXES, *(tls.args.get("ca_allowed_suffixes") or []))
+    allow_any = bool(tls.args.get("ca_allow_any_hostname", False))
+    if mode in CA_MODES and not allow_any:
+        for index, hostname in enumerate(hostnames):
+            if isinstance(hostname, str) and not any(hostname.endswith(suffix) for suffix in suffixes):
+                reader.fail(
+                    f"hostnames[{index}]",
+                    f"{json.dumps(hostname)} is outside the names this program's CA may sign ({', '.join(suffixes)}); "
+                    "add its suffix to caAllowedSuffixes, or set caAllowAnyHostname: true to let the CA sign any name",
+                )
+    existing = tls.args.get("existing_secrets") or {}
+    if mode == "existing":
+        for hostname in hostnames:
+            if hostname not in existing:
+                tls.fail(f"existingSecrets.{hostname}", "is required: the TLS Secret this hostname's listener uses")
+        for hostname, secret in existing.items():
+            tls.check(f"existingSecrets.{hostname}", lambda value: check_object_name(value, "Secret"), secret)
+    certificate, private_key = tls.args.get("certificate_pem"), tls.args.get("private_key_pem")
+    if mode == "provided" and (certificate is None or private_key is None):
+        tls.fail("mode", "provided needs certificatePem and privateKeyPem")
+    reader.problems.extend(tls.problems)
+    return TlsSettings(
+        mode=mode,
+        certificate_pem=pulumi.Output.secret(certificate) if certificate is not None else None,
+        private_key_pem=pulumi.Output.secret(private_key) if private_key is not None else None,
+        ca_validity_days=validity,
+        ca_allowed_suffixes=suffixes,
+        ca_allow_any_hostname=allow_any,
+        existing_secrets=dict(existing),
+    )

@@ -1,25 +1,42 @@
-"""IstioAmbient: istio-base -> istiod -> istio-cni -> ztunnel, each waiting for the one before (reversed to go back)."""
+"""IstioAmbient: istio-base -> istiod -> istio-cni -> ztunnel, each waiting for the one before (reversed to go back).
 
-from __future__ import annotations
+The Gateway API CRDs go before istiod or after it, as this `pulumi up`'s order says (components/upgrade.py,
+`order`): in some orders istiod waits for the CRDs, in others they wait for istiod. Two components could only
+express that with a reference to one declared later; so IstioAmbient declares the managed CRDs itself, as
+the GatewayApiCrds component beside it (same parent, own provider), and the order is an input like any other.
+"""
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+import json
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from . import names
-from .adoption import AdoptionPlan, release_adoption
+from . import names, versions
+from .adoption import release_adoption
+from .arguments import (
+    AdoptionArgs,
+    ArgsReader,
+    ResourceProfileArgs,
+    adoption_plan,
+    component_options,
+    resource_profiles,
+    token,
+    value_of,
+)
 from .chart_keys import merged_values
+from .gateway_api import GatewayApiCrds
 from .kubernetes import KubernetesObject, metadata, namespace
 from .policy import peer_authentication_spec
 from .resources import ResourceProfile
+from .settings.mesh import PLATFORMS, read_image_hub
+from .settings.reader import read_url
 from .upgrade import Order
 
 # (release name, chart) in install order: ztunnel is Ready only once istiod serves xDS and the CNI agent
-# runs on the node (istio/ztunnel#156, #1674). The Gateway API CRDs go before istiod or after it, as the
-# upgrade guard's order says (components/upgrade.py, `order`).
+# runs on the node (istio/ztunnel#156, #1674).
 RELEASES: tuple[tuple[str, str], ...] = (
     ("istio-base", "base"),
     ("istiod", "istiod"),
@@ -32,28 +49,62 @@ ROLLBACK_ORDER: tuple[str, ...] = ("ztunnel", "istio-cni", "istiod", "istio-base
 
 # The mesh-wide PeerAuthentication: the one named `default` in the root namespace (istio-system).
 MESH_PEER_AUTHENTICATION = "default"
+# The CRDs' component name, as the stacks before the package knew it (one IstioAmbient per cluster).
+GATEWAY_API_CRDS = "gateway-api"
+DEFAULT_HELM_TIMEOUT_SECONDS = 900
 
 
-@dataclass(frozen=True)
-class IstioAmbientArgs:
-    version: str
-    chart_repository: str
-    hub: str
-    platform: str
-    resources: Mapping[str, ResourceProfile]
-    mtls_mode: str
-    helm_timeout_seconds: int
-    # Every release waits for the upgrade guard: nothing changes version before it has agreed.
-    guard: pulumi.Resource
-    # This `pulumi up`'s order, from the guard's record (components/upgrade.py, `order`).
-    order: pulumi.Output[Order]
-    # The Gateway API CRDs (None when external), read once the order is known: they are declared after this
-    # component, since in some orders they wait for istiod and in others istiod waits for them.
-    gateway_api_crds: Callable[[], pulumi.Resource | None]
-    # helmValues per release name, merged over the program's values last.
-    extra_values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    # adoptExisting: the releases to install with take-ownership or import, and istio-system's import.
-    adoption: AdoptionPlan = field(default_factory=AdoptionPlan)
+class Platform(Enum):
+    """The Kubernetes distribution, for Istio's platform overlays."""
+
+    NONE = "none"
+    K3S = "k3s"
+    K3D = "k3d"
+    MICROK8S = "microk8s"
+    MINIKUBE = "minikube"
+
+
+class MtlsMode(Enum):
+    """The mesh-wide mTLS mode."""
+
+    STRICT = "STRICT"
+    PERMISSIVE = "PERMISSIVE"
+
+
+class ManagedGatewayApiArgs(TypedDict):
+    """The Gateway API CRDs installed beside Istio, ordered against istiod."""
+
+    version: NotRequired[str]
+    """The Gateway API release, such as v1.5.1; Istio's version must run with it. Default: the package's pinned one."""
+    provider: NotRequired[k8s.Provider]
+    """The Kubernetes provider for the CRDs; unset: IstioAmbient's own."""
+
+
+class IstioAmbientArgs(TypedDict):
+    """Istio's release, charts and mesh-wide settings."""
+
+    version: NotRequired[str]
+    """The Istio release, such as 1.28.1; default: the package's pinned one."""
+    chart_repository: NotRequired[str]
+    """The Helm repository of Istio's charts (https:// or oci://)."""
+    hub: NotRequired[str]
+    """The image registry path of Istio's images."""
+    platform: NotRequired[Platform]
+    """The Kubernetes distribution; default none (kind, kubeadm)."""
+    resources: NotRequired[dict[str, ResourceProfileArgs]]
+    """Requests and limits by component (istiod, cni, ztunnel, gateway, waypoint), over the lean profile."""
+    mtls_mode: NotRequired[MtlsMode]
+    """The mesh-wide mTLS mode; default STRICT."""
+    helm_timeout_seconds: NotRequired[int]
+    """How long Helm waits for each release; default 900."""
+    order: NotRequired[pulumi.Input[Order]]
+    """This `pulumi up`'s order of the CRDs and the releases (UpgradeGuard.order); default first-install."""
+    gateway_api_crds: NotRequired[ManagedGatewayApiArgs]
+    """Install the Gateway API CRDs too, in the order above; unset: they are someone else's."""
+    extra_values: NotRequired[dict[str, dict[str, Any]]]
+    """Helm values per release name, merged over the component's values last."""
+    adoption: NotRequired[AdoptionArgs]
+    """What to take over from a cluster other tools set up."""
 
 
 def chart_values(
@@ -86,38 +137,67 @@ def chart_values(
 
 
 class IstioAmbient(pulumi.ComponentResource):
-    """Istio in ambient mode from the four official charts, installed and removed in the documented order."""
+    """Istio in ambient mode from the four official charts, installed and removed in the documented order;
+    with `gatewayApiCrds`, the Gateway API CRDs too. Every release (and the CRDs) waits for what the
+    component depends on: put the upgrade guard there, and nothing changes version before it has agreed."""
 
-    namespace: KubernetesObject
-    releases: dict[str, k8s.helm.v3.Release]
+    version: pulumi.Output[str]
+    """The Istio release installed."""
 
     def __init__(self, name: str, args: IstioAmbientArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("homelab-mesh:istio:IstioAmbient", name, None, opts)
+        reader = ArgsReader("IstioAmbient", name, args)
+        version = reader.version("version") if "version" in args else versions.DEFAULT_ISTIO_VERSION
+        repository = read_url(reader, "chart_repository", versions.DEFAULT_ISTIO_CHART_REPOSITORY)
+        hub = read_image_hub(reader, "hub", versions.DEFAULT_ISTIO_HUB)
+        platform = reader.choice("platform", "none", PLATFORMS)
+        mtls_mode = reader.choice("mtls_mode", "STRICT", ("STRICT", "PERMISSIVE"))
+        helm_timeout = reader.whole_number("helm_timeout_seconds", DEFAULT_HELM_TIMEOUT_SECONDS, 60, 7200)
+        profiles = resource_profiles(reader)
+        managed_crds = args.get("gateway_api_crds")
+        crds_version = ""
+        if managed_crds is not None:
+            crds_reader = ArgsReader("IstioAmbient", name, managed_crds, prefix="gateway_api_crds.")
+            crds_version = (
+                crds_reader.version("version", prefix="v")
+                if "version" in managed_crds
+                else versions.DEFAULT_GATEWAY_API_VERSION
+            )
+            reader.problems.extend(crds_reader.problems)
+            _check_pair(reader, version, crds_version)
+        reader.raise_problems()
+
+        own, waits_for = component_options(opts, "homelab-mesh:istio:IstioAmbient")
+        super().__init__(token("IstioAmbient"), name, None, own)
+        self.version = pulumi.Output.from_input(version)
+        adoption = adoption_plan(args.get("adoption"))
+        extra_values = args.get("extra_values") or {}
+        step_order = pulumi.Output.from_input(args.get("order", Order.FIRST_INSTALL)).apply(_as_order)
+        self.gateway_api_crds: GatewayApiCrds | None = None
         self.namespace = namespace(
             names.ISTIO_NAMESPACE,
-            opts=pulumi.ResourceOptions(parent=self, import_=args.adoption.namespace_import_id(names.ISTIO_NAMESPACE)),
+            opts=pulumi.ResourceOptions(parent=self, import_=adoption.namespace_import_id(names.ISTIO_NAMESPACE)),
         )
         values = {
-            release: merged_values(release_values, args.extra_values.get(release, {}))
-            for release, release_values in chart_values(args.version, args.hub, args.platform, args.resources).items()
+            release: merged_values(release_values, extra_values.get(release, {}))
+            for release, release_values in chart_values(version, hub, platform, profiles).items()
         }
         # Pulumi's own deadline sits above Helm's so Helm reports which object was not ready.
-        operation_timeout = f"{args.helm_timeout_seconds + 120}s"
-        self.releases = {}
+        operation_timeout = f"{helm_timeout + 120}s"
+        self.releases: dict[str, k8s.helm.v3.Release] = {}
         for release_name, chart in RELEASES:
-            depends_on = args.order.apply(
-                lambda step_order, release=release_name: self._waits_for(release, step_order, args)
+            depends_on = step_order.apply(
+                lambda known, release=release_name: self._waits_for(release, known, waits_for)
             )
-            adopted, adoption_options = release_adoption(args.adoption, release_name, names.ISTIO_NAMESPACE)
+            adopted, adoption_options = release_adoption(adoption, release_name, names.ISTIO_NAMESPACE)
             self.releases[release_name] = k8s.helm.v3.Release(
                 release_name,
                 name=release_name,
                 chart=chart,
-                version=args.version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.chart_repository),
+                version=version,
+                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repository),
                 namespace=names.ISTIO_NAMESPACE,
                 values=values[release_name],
-                timeout=args.helm_timeout_seconds,
+                timeout=helm_timeout,
                 cleanup_on_fail=True,
                 max_history=5,
                 **adopted,
@@ -144,27 +224,54 @@ class IstioAmbient(pulumi.ComponentResource):
             api_version="security.istio.io/v1",
             kind="PeerAuthentication",
             metadata=metadata(MESH_PEER_AUTHENTICATION, names.ISTIO_NAMESPACE),
-            spec=peer_authentication_spec(args.mtls_mode),
+            spec=peer_authentication_spec(mtls_mode),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.releases["istiod"]]),
         )
-        self.register_outputs(
-            {
-                "version": args.version,
-                "releases": {name: release.status for name, release in self.releases.items()},
-            }
-        )
+        if managed_crds is not None:
+            # Beside this component, not under it: the CRDs outlive Istio (retained on delete), and the stacks
+            # before the package knew them there.
+            provider = managed_crds.get("provider")
+            istiod = self.releases["istiod"]
+            self.gateway_api_crds = GatewayApiCrds(
+                GATEWAY_API_CRDS,
+                {"version": crds_version},
+                opts=pulumi.ResourceOptions(
+                    parent=own.parent,
+                    providers={"kubernetes": provider} if provider is not None else own.providers,
+                    depends_on=step_order.apply(
+                        lambda known: [*waits_for, *([istiod] if known.crds_after_istiod else [])]
+                    ),
+                ),
+            )
+        self.register_outputs({"version": self.version})
 
-    def _waits_for(self, release: str, step_order: Order, args: IstioAmbientArgs) -> list[pulumi.Resource]:
+    def _waits_for(self, release: str, step_order: Order, waits_for: list[pulumi.Resource]) -> list[pulumi.Resource]:
         chain = ROLLBACK_ORDER if step_order is Order.ROLLBACK else tuple(name for name, _ in RELEASES)
         position = chain.index(release)
         before = self.releases[chain[position - 1]] if position else self.namespace
-        waits_for = [before, args.guard]
-        crds = args.gateway_api_crds()
-        if release == "istiod" and crds is not None and not step_order.crds_after_istiod:
+        waiting = [before, *waits_for]
+        if release == "istiod" and self.gateway_api_crds is not None and not step_order.crds_after_istiod:
             # First install, or the istiod being replaced runs the new CRDs too: they change first (documented order).
-            waits_for.append(crds)
-        return waits_for
+            waiting.append(self.gateway_api_crds)
+        return waiting
 
     @property
     def istiod(self) -> k8s.helm.v3.Release:
         return self.releases["istiod"]
+
+
+def _as_order(value: Any) -> Order:
+    return value if isinstance(value, Order) else Order(value_of(value))
+
+
+def _check_pair(reader: ArgsReader, istio_version: str, gateway_api_version: str) -> None:
+    """The stack file's compatibility check between the two versions (components/settings/mesh.py)."""
+    istio, gateway_api = versions.parse_version(istio_version), versions.parse_version(gateway_api_version)
+    if istio is None or gateway_api is None:
+        return
+    reason = versions.gateway_api_incompatibility(istio, gateway_api)
+    # An Istio minor missing from the compatibility table is the fault of the Istio version, not of the CRDs.
+    known_minor = istio[:2] in versions.SUPPORT
+    blamed, value = ("gateway_api_crds.version", gateway_api_version) if known_minor else ("version", istio_version)
+    if reason:
+        reader.fail(blamed, f"{json.dumps(value)} cannot be used: {reason}")

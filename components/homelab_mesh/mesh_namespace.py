@@ -1,30 +1,105 @@
 """MeshedNamespace: a namespace enrolled in ambient, with its network and authorization policy."""
 
-from __future__ import annotations
-
-from dataclasses import dataclass
+from enum import Enum
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_command as command
 
 from . import names, policy
-from .cluster import Cluster
+from .arguments import ArgsReader, ClusterArgs, camel_keys, check_cluster, cluster_of, component_options, token
+from .istio import MtlsMode
 from .kubernetes import KubernetesObject, metadata, namespace
 from .scripts import BASH, script
-from .settings import MeshedNamespace as MeshedNamespaceSettings
+from .settings.checks import check_namespace
+from .settings.mesh import MeshedNamespace as MeshedNamespaceSettings
+from .settings.mesh import NamespaceOptions
 
 
-@dataclass(frozen=True)
-class MeshedNamespaceArgs:
-    namespace: MeshedNamespaceSettings
-    mesh_mtls_mode: str
-    routed: bool
-    # Which cluster the scripts reach: the Kubernetes provider's (components/cluster.py).
-    cluster: Cluster
-    # Everything the namespace's pods need running while they are enrolled (ztunnel, istio-cni, istiod).
-    mesh: list[pulumi.Resource]
-    # adoptExisting: the ID to import a namespace the stack creates (`create: true`) that exists already.
-    import_id: str | None = None
+class NetworkPolicyMode(Enum):
+    """open: no NetworkPolicy; restricted: only the mesh's own traffic reaches the pods."""
+
+    OPEN = "open"
+    RESTRICTED = "restricted"
+
+
+class AllowFromArgs(TypedDict):
+    """Who may call the namespace's workloads: a meshed namespace, or plaintext clients by address."""
+
+    namespace: NotRequired[str]
+    """A meshed namespace (by its mesh identity)."""
+    ip_blocks: NotRequired[list[str]]
+    """Clients without a mesh identity, by CIDR block."""
+
+
+class AuthorizationRuleArgs(TypedDict):
+    """One ALLOW rule: `from_namespaces`/`ports` at L4 (ztunnel); methods, paths, headers at L7 (waypoint)."""
+
+    from_namespaces: list[str]
+    """The meshed namespaces the rule admits."""
+    ports: NotRequired[list[int]]
+    """Destination ports."""
+    methods: NotRequired[list[str]]
+    """HTTP methods (needs the waypoint)."""
+    paths: NotRequired[list[str]]
+    """Request paths, with Istio's leading or trailing `*` (needs the waypoint)."""
+    headers: NotRequired[dict[str, list[str]]]
+    """Request headers and their allowed values (needs the waypoint)."""
+
+
+class NamespaceOptionsArgs(TypedDict):
+    """The namespace's policy (docs/security.md); every field as the stack file's namespaceOptions."""
+
+    create: NotRequired[bool]
+    """true: the stack creates and owns the namespace; false (default): it exists and is only labelled."""
+    network_policy: NotRequired[NetworkPolicyMode]
+    """open (default) or restricted."""
+    mtls: NotRequired[MtlsMode]
+    """The namespace's own mTLS mode, when it differs from the mesh's."""
+    default_deny: NotRequired[bool]
+    """Deny what no rule allows; default true."""
+    allow_from: NotRequired[list[AllowFromArgs]]
+    """Who may call in, besides the gateway for routed namespaces."""
+    waypoint: NotRequired[bool]
+    """Run a waypoint for L7 policy; default false."""
+    ingress_use_waypoint: NotRequired[bool]
+    """Routed traffic goes through the waypoint too; default false."""
+    rules: NotRequired[list[AuthorizationRuleArgs]]
+    """ALLOW rules beyond allowFrom."""
+
+
+class MeshedNamespaceArgs(TypedDict):
+    """A namespace to enrol in the ambient mesh, with its policy."""
+
+    name: str
+    """The Kubernetes namespace."""
+    cluster: ClusterArgs
+    """Which cluster the un-enrol script reaches: the Kubernetes provider's."""
+    options: NotRequired[NamespaceOptionsArgs]
+    """Its policy; default: labelled only, default-deny, no waypoint."""
+    mesh_mtls_mode: NotRequired[MtlsMode]
+    """The mesh-wide mTLS mode (IstioAmbient's); default STRICT."""
+    routed: NotRequired[bool]
+    """Whether the front door routes into it (its policy then admits the gateway); default false."""
+    import_id: NotRequired[str]
+    """The ID to import a namespace the stack creates that exists already (adoption)."""
+
+
+def options_model(options: Any) -> Any:
+    """Options in the stack file's spelling: `allowFrom` entries as a namespace or `{ipBlocks}`, `from`."""
+    spelled = camel_keys(options)
+    if isinstance(spelled, dict):
+        spelled["allowFrom"] = [
+            entry.get("namespace", entry) if isinstance(entry, dict) and "namespace" in entry else entry
+            for entry in spelled.get("allowFrom", [])
+        ]
+        spelled["rules"] = [
+            {("from" if key == "fromNamespaces" else key): value for key, value in rule.items()}
+            if isinstance(rule, dict)
+            else rule
+            for rule in spelled.get("rules", [])
+        ]
+    return spelled
 
 
 class MeshedNamespace(pulumi.ComponentResource):
@@ -38,17 +113,33 @@ class MeshedNamespace(pulumi.ComponentResource):
     and istio-cni are removed.
     """
 
+    meshed_namespace: pulumi.Output[str]
+    """The namespace enrolled."""
+
     def __init__(self, name: str, args: MeshedNamespaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("homelab-mesh:mesh:MeshedNamespace", name, None, opts)
-        ns = args.namespace
-        options = ns.options
+        reader = ArgsReader("MeshedNamespace", name, args)
+        namespace_name = reader.checked("name", check_namespace)
+        reader.required("name")
+        options = reader.model("options", NamespaceOptions, options_model(args.get("options") or {}))
+        mesh_mtls_mode = reader.choice("mesh_mtls_mode", "STRICT", ("STRICT", "PERMISSIVE"))
+        check_cluster(reader)
+        reader.raise_problems()
+        own, waits_for = component_options(opts, "homelab-mesh:mesh:MeshedNamespace")
+        super().__init__(token("MeshedNamespace"), name, None, own)
+        # A namespace the stack creates (`create: true`) or only labels (unset or false).
+        ns = MeshedNamespaceSettings(namespace_name, options, created=bool(options.create))
+        routed = bool(args.get("routed", False))
+        self.namespace_name = namespace_name
+        self.meshed_namespace = pulumi.Output.from_input(namespace_name)
         enrolment = {names.DATAPLANE_MODE_LABEL: "ambient"}
+        # Everything the namespace's pods need running while they are enrolled (ztunnel, istio-cni, istiod):
+        # what the component depends on.
         if ns.created:
             self.namespace = namespace(
                 ns.name,
                 labels=enrolment,
                 opts=pulumi.ResourceOptions(
-                    parent=self, depends_on=args.mesh, retain_on_delete=True, import_=args.import_id
+                    parent=self, depends_on=waits_for, retain_on_delete=True, import_=args.get("import_id")
                 ),
             )
         else:
@@ -61,7 +152,7 @@ class MeshedNamespace(pulumi.ComponentResource):
                 kind="Namespace",
                 metadata=metadata(ns.name, labels=enrolment),
                 patch=True,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=args.mesh),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for),
             )
         # Through the Namespace, everything here also waits for (and on destroy goes before) the mesh.
         in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
@@ -77,7 +168,7 @@ class MeshedNamespace(pulumi.ComponentResource):
                 opts=in_namespace,
             )
         self.peer_authentication = None
-        if options.mtls and options.mtls != args.mesh_mtls_mode:
+        if options.mtls and options.mtls != mesh_mtls_mode:
             self.peer_authentication = KubernetesObject(
                 f"{ns.name}-peer-authentication",
                 api_version="security.istio.io/v1",
@@ -93,7 +184,7 @@ class MeshedNamespace(pulumi.ComponentResource):
                 api_version="security.istio.io/v1",
                 kind="AuthorizationPolicy",
                 metadata=metadata("mesh-allow-l4", ns.name),
-                spec=policy.l4_authorization_spec(ns, args.routed),
+                spec=policy.l4_authorization_spec(ns, routed),
                 opts=in_namespace,
             )
         self.waypoint = None
@@ -119,7 +210,7 @@ class MeshedNamespace(pulumi.ComponentResource):
                     api_version="security.istio.io/v1",
                     kind="AuthorizationPolicy",
                     metadata=metadata("mesh-allow-waypoint", ns.name),
-                    spec=policy.waypoint_authorization_spec(ns, args.routed),
+                    spec=policy.waypoint_authorization_spec(ns, routed),
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[self.waypoint]),
                 )
             # Services switch to the waypoint only once it is Programmed and its policy is in place, and switch
@@ -156,7 +247,7 @@ class MeshedNamespace(pulumi.ComponentResource):
             f"{ns.name}-unenrol",
             delete=script("unenrol-namespace.sh"),
             interpreter=BASH,
-            environment=args.cluster.environment(NAMESPACE=ns.name),
+            environment=cluster_of(args["cluster"]).environment(NAMESPACE=ns.name),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *policies]),
         )
-        self.register_outputs({"name": ns.name, "waypoint": options.waypoint})
+        self.register_outputs({"meshedNamespace": self.meshed_namespace})

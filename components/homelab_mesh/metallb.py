@@ -1,25 +1,35 @@
 """MetalLB: L2 LoadBalancer addresses from the LAN, with pools created only once the webhook answers."""
 
-from __future__ import annotations
-
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_command as command
 import pulumi_kubernetes as k8s
 
-from . import names
+from . import names, versions
 from .adoption import AdoptionPlan, release_adoption
+from .arguments import (
+    AdoptionArgs,
+    ArgsReader,
+    ClusterArgs,
+    ResourceProfileArgs,
+    adoption_plan,
+    camel_keys,
+    check_cluster,
+    cluster_of,
+    component_options,
+    resource_profiles,
+    token,
+)
 from .chart_keys import merged_values
-from .cluster import Cluster
 from .images import mirrored
 from .kubernetes import KubernetesObject, metadata, namespace
 from .resources import ResourceProfile
 from .scripts import BASH, script
-from .settings import AddressPool, MetallbSettings
+from .settings.network import AddressPool, check_pools
+from .settings.reader import read_url
 
 METALLB_API = "metallb.io/v1beta1"
 PRIVILEGED = {f"pod-security.kubernetes.io/{mode}": "privileged" for mode in ("enforce", "audit", "warn")}
@@ -35,24 +45,48 @@ SPEAKER_PRIORITY = 1_000_000_000
 L2_ADVERTISEMENT = "homelab-l2"
 
 
-@dataclass(frozen=True)
-class MetalLBArgs:
-    settings: MetallbSettings
-    # Which cluster the scripts reach: the Kubernetes provider's (components/cluster.py).
-    cluster: Cluster
-    helm_timeout_seconds: int
-    resources: Mapping[str, ResourceProfile]
-    image_registry: str | None = None
-    # helmValues.metallb, merged over the program's values last.
-    extra_values: Mapping[str, Any] = field(default_factory=dict)
-    webhook_timeout_seconds: int = 300
-    # adoptExisting: take-ownership or import of the release, import of metallb-system.
-    adoption: AdoptionPlan = field(default_factory=AdoptionPlan)
-    # handoverFrom: the pools change only once the Service holding the gateway address is gone. Otherwise
-    # the address leaves every pool for a moment (it moves into the gateway's own pool), and MetalLB clears a
-    # Service's address that no pool allows (v0.16.1 controller/service.go, "current IP not allowed by
-    # config"), so the old holder and the Gateway would race for it.
-    pools_wait_for: Sequence[pulumi.Resource] = ()
+DEFAULT_HELM_TIMEOUT_SECONDS = 900
+DEFAULT_WEBHOOK_TIMEOUT_SECONDS = 300
+
+
+class AddressPoolArgs(TypedDict):
+    """LAN addresses MetalLB may hand out, outside the DHCP range."""
+
+    name: str
+    """The IPAddressPool's name."""
+    addresses: list[str]
+    """Ranges (a-b) or CIDR blocks."""
+    auto_assign: NotRequired[bool]
+    """Whether any LoadBalancer Service may get an address from it; default true."""
+    renamed_from: NotRequired[str]
+    """The pool's name before a rename: the old pool is deleted first."""
+
+
+class MetalLBArgs(TypedDict):
+    """MetalLB's chart and the address pools it answers ARP for."""
+
+    address_pools: list[AddressPoolArgs]
+    """At least one pool; no two overlap."""
+    cluster: ClusterArgs
+    """Which cluster the webhook probe reaches: the Kubernetes provider's."""
+    gateway_pool: NotRequired[AddressPoolArgs]
+    """A pool of its own for the gateway's fixed address (autoAssign false), created after the others."""
+    version: NotRequired[str]
+    """The MetalLB chart version, such as 0.15.3; default: the package's pinned one."""
+    chart_repository: NotRequired[str]
+    """The Helm repository of MetalLB's chart (https:// or oci://)."""
+    helm_timeout_seconds: NotRequired[int]
+    """How long Helm waits for the release; default 900."""
+    resources: NotRequired[dict[str, ResourceProfileArgs]]
+    """Requests and limits (metallbController, metallbSpeaker), over the lean profile."""
+    image_registry: NotRequired[str]
+    """A registry mirroring quay.io, for MetalLB's images."""
+    extra_values: NotRequired[dict[str, Any]]
+    """Helm values merged over the component's values last."""
+    webhook_timeout_seconds: NotRequired[int]
+    """How long to wait for MetalLB's webhook to answer; default 300."""
+    adoption: NotRequired[AdoptionArgs]
+    """What to take over from a cluster other tools set up."""
 
 
 def chart_values(resources: Mapping[str, ResourceProfile], image_registry: str | None = None) -> dict[str, Any]:
@@ -124,17 +158,48 @@ def pools_manifest(pools: tuple[AddressPool, ...]) -> str:
 
 
 class MetalLB(pulumi.ComponentResource):
+    """MetalLB in L2 mode: the chart, a PriorityClass for its speaker, the address pools (created once the
+    webhook answers, and after what the component depends on: e.g. an AddressHandover) and their
+    L2Advertisement."""
+
+    pools: pulumi.Output[list[str]]
+    """The names of the address pools."""
+
     def __init__(self, name: str, args: MetalLBArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("homelab-mesh:metallb:MetalLB", name, None, opts)
+        reader = ArgsReader("MetalLB", name, args)
+        version = reader.args.get("version", versions.DEFAULT_METALLB_VERSION)
+        if versions.parse_version(version) is None or version.startswith("v"):
+            reader.fail("version", f"{json.dumps(version)} is not a pinned chart version such as 0.15.3")
+        repository = read_url(reader, "chart_repository", versions.DEFAULT_METALLB_CHART_REPOSITORY)
+        raw_pools = reader.args.get("address_pools") or []
+        if not raw_pools:
+            reader.fail("address_pools", "needs at least one pool (LAN addresses for MetalLB)")
+        pools = [
+            reader.model(f"addressPools[{index}]", AddressPool, camel_keys(pool))
+            for index, pool in enumerate(raw_pools)
+        ]
+        check_pools(reader, pools)
+        gateway_pool = None
+        if args.get("gateway_pool") is not None:
+            gateway_pool = reader.model("gatewayPool", AddressPool, camel_keys(args["gateway_pool"]))
+        helm_timeout = reader.whole_number("helm_timeout_seconds", DEFAULT_HELM_TIMEOUT_SECONDS, 60, 7200)
+        webhook_timeout = reader.whole_number("webhook_timeout_seconds", DEFAULT_WEBHOOK_TIMEOUT_SECONDS, 30, 3600)
+        profiles = resource_profiles(reader)
+        check_cluster(reader)
+        reader.raise_problems()
+        own, waits_for = component_options(opts, "homelab-mesh:metallb:MetalLB")
+        super().__init__(token("MetalLB"), name, None, own)
+        adoption = adoption_plan(args.get("adoption"))
+        cluster = cluster_of(args["cluster"])
+        user_pools = tuple(pool for pool in pools if pool is not None)
+        all_pools = user_pools + ((gateway_pool,) if gateway_pool else ())
         child = pulumi.ResourceOptions(parent=self)
         self.namespace = namespace(
             names.METALLB_NAMESPACE,
             labels=PRIVILEGED,
-            opts=pulumi.ResourceOptions(
-                parent=self, import_=args.adoption.namespace_import_id(names.METALLB_NAMESPACE)
-            ),
+            opts=pulumi.ResourceOptions(parent=self, import_=adoption.namespace_import_id(names.METALLB_NAMESPACE)),
         )
-        adopted, adoption_options = release_adoption(args.adoption, "metallb", names.METALLB_NAMESPACE)
+        adopted, adoption_options = release_adoption(adoption, "metallb", names.METALLB_NAMESPACE)
         self.priority_class = KubernetesObject(
             "metallb-speaker-priority",
             api_version="scheduling.k8s.io/v1",
@@ -147,11 +212,11 @@ class MetalLB(pulumi.ComponentResource):
             "metallb",
             name="metallb",
             chart="metallb",
-            version=args.settings.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.settings.chart_repository),
+            version=version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repository),
             namespace=names.METALLB_NAMESPACE,
-            values=merged_values(chart_values(args.resources, args.image_registry), args.extra_values),
-            timeout=args.helm_timeout_seconds,
+            values=merged_values(chart_values(profiles, args.get("image_registry")), args.get("extra_values") or {}),
+            timeout=helm_timeout,
             cleanup_on_fail=True,
             max_history=5,
             **adopted,
@@ -165,20 +230,23 @@ class MetalLB(pulumi.ComponentResource):
             "metallb-webhook-ready",
             create=script("wait-for-metallb-webhook.sh"),
             interpreter=BASH,
-            environment=args.cluster.environment(
-                POOL_MANIFEST=pools_manifest(probed_pools(args.settings.pools)),
-                TIMEOUT_SECONDS=str(args.webhook_timeout_seconds),
+            environment=cluster.environment(
+                POOL_MANIFEST=pools_manifest(probed_pools(user_pools)),
+                TIMEOUT_SECONDS=str(webhook_timeout),
             ),
             # A new chart version restarts the controller, so the webhook is waited for again.
-            triggers=[args.settings.version],
+            triggers=[version],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release]),
         )
-        waits_for = [self.webhook_ready, *args.pools_wait_for]
-        self.pools = [self._pool(pool, waits_for, args.adoption) for pool in args.settings.pools]
-        if args.settings.gateway_pool is not None:
+        # handoverFrom: the pools change only once the Service holding the gateway address is gone. Otherwise
+        # the address leaves every pool for a moment (it moves into the gateway's own pool), and MetalLB clears a
+        # Service's address that no pool allows (v0.16.1 controller/service.go, "current IP not allowed by
+        # config"), so the old holder and the Gateway would race for it.
+        pools_wait_for = [self.webhook_ready, *waits_for]
+        self.address_pools = [self._pool(pool, pools_wait_for, adoption) for pool in user_pools]
+        if gateway_pool is not None:
             # Created only once the pool it was cut from has shrunk: MetalLB refuses overlapping pools.
-            self.pools.append(self._pool(args.settings.gateway_pool, [*waits_for, *self.pools], args.adoption))
-        all_pools = args.settings.all_pools
+            self.address_pools.append(self._pool(gateway_pool, [*pools_wait_for, *self.address_pools], adoption))
         self.l2_advertisement = KubernetesObject(
             "l2-advertisement",
             api_version=METALLB_API,
@@ -187,11 +255,12 @@ class MetalLB(pulumi.ComponentResource):
             spec=l2_advertisement_spec(all_pools),
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[self.webhook_ready, *self.pools],
-                import_=args.adoption.object_import_id("L2Advertisement", names.METALLB_NAMESPACE, L2_ADVERTISEMENT),
+                depends_on=[self.webhook_ready, *self.address_pools],
+                import_=adoption.object_import_id("L2Advertisement", names.METALLB_NAMESPACE, L2_ADVERTISEMENT),
             ),
         )
-        self.register_outputs({"pools": [pool.name for pool in all_pools]})
+        self.pools = pulumi.Output.from_input([pool.name for pool in all_pools])
+        self.register_outputs({"pools": self.pools})
 
     def _pool(self, pool: AddressPool, depends_on: list[pulumi.Resource], adoption: AdoptionPlan) -> KubernetesObject:
         return KubernetesObject(

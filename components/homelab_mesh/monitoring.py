@@ -5,17 +5,15 @@ are created only after a check that the cluster serves the Prometheus Operator's
 `pulumi up` with a message saying what to install.
 """
 
-from __future__ import annotations
-
-from collections.abc import Sequence
+import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_command as command
 
 from . import names, versions
-from .cluster import Cluster
+from .arguments import ArgsReader, ClusterArgs, check_cluster, cluster_of, component_options, token
 from .kubernetes import KubernetesObject, metadata
 from .scripts import BASH, script
 
@@ -113,31 +111,49 @@ def needs_metallb_token(metallb_version: str | None) -> bool:
     return metallb_version is not None and "authorization" in metallb_endpoint(metallb_version)
 
 
-@dataclass(frozen=True)
-class MonitoringArgs:
-    # Which cluster the scripts reach: the Kubernetes provider's (components/cluster.py).
-    cluster: Cluster
-    metallb_version: str | None
-    gateway: bool
-    # What the monitored components need first: the monitors name their namespaces.
-    depends_on: Sequence[pulumi.Resource]
+class MonitoringArgs(TypedDict):
+    """Which components run, for their monitors."""
+
+    cluster: ClusterArgs
+    """Which cluster the CRD check reaches: the Kubernetes provider's."""
+    metallb_version: NotRequired[str]
+    """The MetalLB chart version when MetalLB runs (its metrics endpoint depends on it); unset: no MetalLB."""
+    gateway: NotRequired[bool]
+    """Whether the ingress gateway runs; default false."""
 
 
 class Monitoring(pulumi.ComponentResource):
+    """Prometheus Operator monitors, created after a check that the cluster serves their CRDs and after what
+    the component depends on (the monitored components: the monitors name their namespaces)."""
+
+    monitors: pulumi.Output[list[str]]
+    """The names of the PodMonitors and ServiceMonitors."""
+
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("homelab-mesh:monitoring:Monitoring", name, None, opts)
+        reader = ArgsReader("Monitoring", name, args)
+        metallb_version = args.get("metallb_version")
+        if metallb_version is not None and (
+            versions.parse_version(metallb_version) is None or metallb_version.startswith("v")
+        ):
+            reader.fail(
+                "metallb_version", f"{json.dumps(metallb_version)} is not a pinned chart version such as 0.15.3"
+            )
+        check_cluster(reader)
+        reader.raise_problems()
+        own, waits_for = component_options(opts, "homelab-mesh:monitoring:Monitoring")
+        super().__init__(token("Monitoring"), name, None, own)
         self.crds_present = command.local.Command(
             "prometheus-operator-crds",
             create=script("check-prometheus-operator-crds.sh"),
             interpreter=BASH,
-            environment=args.cluster.environment(),
+            environment=cluster_of(args["cluster"]).environment(),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        ready = [self.crds_present, *args.depends_on]
-        if needs_metallb_token(args.metallb_version):
-            ready.extend(self._metallb_metrics_reader(list(args.depends_on)))
-        declared = monitors(args.metallb_version, args.gateway)
-        self.monitors = [
+        ready = [self.crds_present, *waits_for]
+        if needs_metallb_token(metallb_version):
+            ready.extend(self._metallb_metrics_reader(waits_for))
+        declared = monitors(metallb_version, bool(args.get("gateway", False)))
+        self.monitor_objects = [
             KubernetesObject(
                 monitor.resource_name,
                 api_version=MONITORING_API,
@@ -148,7 +164,8 @@ class Monitoring(pulumi.ComponentResource):
             )
             for monitor in declared
         ]
-        self.register_outputs({"monitors": [monitor.resource_name for monitor in declared]})
+        self.monitors = pulumi.Output.from_input([monitor.resource_name for monitor in declared])
+        self.register_outputs({"monitors": self.monitors})
 
     def _metallb_metrics_reader(self, depends_on: list[pulumi.Resource]) -> list[pulumi.Resource]:
         """A service account allowed to GET /metrics, and its token for Prometheus to present to MetalLB."""

@@ -83,6 +83,10 @@ class ResourceProfile(BaseModel):
         values = {"requests": self.requests.as_values(), "limits": self.limits.as_values()}
         return {key: value for key, value in values.items() if value}
 
+    def as_args(self) -> dict[str, dict[str, str]]:
+        """The profile as a component argument (ResourceProfileArgs)."""
+        return self.as_values()
+
 
 def profile(cpu: str, memory: str, memory_limit: str) -> ResourceProfile:
     return ResourceProfile(requests=Quantities(cpu=cpu, memory=memory), limits=Quantities(memory=memory_limit))

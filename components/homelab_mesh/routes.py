@@ -1,26 +1,24 @@
 """HttpRoutes: one HTTPRoute per hostname, attached to that hostname's HTTPS listener."""
 
-from __future__ import annotations
-
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
 from . import names
+from .arguments import ArgsReader, RouteArgs, component_options, token
 from .kubernetes import KubernetesObject, metadata
-from .settings import Route
+from .mesh_namespace import MeshedNamespace
+from .settings.routes import HSTS_MAX_AGE_LIMIT, Route
 
 
-@dataclass(frozen=True)
-class HttpRoutesArgs:
-    routes: tuple[Route, ...]
-    gateway: pulumi.Resource
-    # Strict-Transport-Security max-age on every HTTPS response; 0 sends no header.
-    hsts_max_age_seconds: int
-    # Routes into a meshed namespace wait for it; other namespaces (e.g. Harbor's) must already exist.
-    namespaces: Mapping[str, pulumi.Resource]
+class HttpRoutesArgs(TypedDict):
+    """The routes behind the gateway's hostnames."""
+
+    routes: list[RouteArgs]
+    """One route table per hostname; each hostname needs a listener on the gateway."""
+    hsts_max_age_seconds: NotRequired[int]
+    """Strict-Transport-Security max-age on every HTTPS response; 0 (default) sends no header."""
 
 
 def hsts_filter(max_age_seconds: int) -> dict[str, Any]:
@@ -53,24 +51,42 @@ def http_route_spec(route: Route, hsts_max_age_seconds: int = 0) -> dict[str, An
     }
 
 
+def route_waits_for(route: Route, waits_for: Sequence[pulumi.Resource]) -> list[pulumi.Resource]:
+    """What one route waits for: everything the component depends on (the Gateway), except that of the
+    MeshedNamespaces among it only the route's own namespace (its pods enrolled, its policy admitting the
+    gateway). Other namespaces (e.g. Harbor's) must already exist."""
+    return [
+        resource
+        for resource in waits_for
+        if not isinstance(resource, MeshedNamespace) or resource.namespace_name == route.namespace
+    ]
+
+
 class HttpRoutes(pulumi.ComponentResource):
-    routes: list[KubernetesObject]
+    """One HTTPRoute per hostname, attached to that hostname's HTTPS listener of the ingress Gateway. Each
+    route waits for what the component depends on (put the Gateway there, and the meshed namespaces: a route
+    waits only for its own)."""
+
+    hostnames: pulumi.Output[list[str]]
+    """The hostnames routed."""
 
     def __init__(self, name: str, args: HttpRoutesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("homelab-mesh:ingress:HttpRoutes", name, None, opts)
-        self.routes = []
-        for route in args.routes:
-            depends_on = [args.gateway]
-            if route.namespace in args.namespaces:
-                depends_on.append(args.namespaces[route.namespace])
-            self.routes.append(
-                KubernetesObject(
-                    f"route-{route.name}",
-                    api_version="gateway.networking.k8s.io/v1",
-                    kind="HTTPRoute",
-                    metadata=metadata(route.name, route.namespace),
-                    spec=http_route_spec(route, args.hsts_max_age_seconds),
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
-                )
+        reader = ArgsReader("HttpRoutes", name, args)
+        routes: list[Route] = reader.models("routes", Route, reader.required("routes") or [])
+        hsts = reader.whole_number("hsts_max_age_seconds", 0, 0, HSTS_MAX_AGE_LIMIT)
+        reader.raise_problems()
+        own, waits_for = component_options(opts, "homelab-mesh:ingress:HttpRoutes")
+        super().__init__(token("HttpRoutes"), name, None, own)
+        self.routes: list[KubernetesObject] = [
+            KubernetesObject(
+                f"route-{route.name}",
+                api_version="gateway.networking.k8s.io/v1",
+                kind="HTTPRoute",
+                metadata=metadata(route.name, route.namespace),
+                spec=http_route_spec(route, hsts),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=route_waits_for(route, waits_for)),
             )
-        self.register_outputs({"hostnames": [route.hostname for route in args.routes]})
+            for route in routes
+        ]
+        self.hostnames = pulumi.Output.from_input([route.hostname for route in routes])
+        self.register_outputs({"hostnames": self.hostnames})

@@ -1,15 +1,13 @@
 """UpgradeGuard: what the Gateway API CRDs and the four Istio releases wait for before they change."""
 
-from __future__ import annotations
-
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import date
+from enum import Enum
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_command as command
 
-from .cluster import Cluster
+from .arguments import ArgsReader, ClusterArgs, check_cluster, cluster_of, component_options, token
 from .scripts import BASH, script
 from .upgrade import Order, Pair, decide, live_check_environment, order
 from .version_record import VersionRecord
@@ -19,17 +17,28 @@ from .versions import parse_version
 RECORD_NAME = "deployed-versions"
 
 
-@dataclass(frozen=True)
-class UpgradeGuardArgs:
+class GatewayApiCrdsOwner(Enum):
+    """Who installs the Gateway API CRDs."""
+
+    MANAGED = "managed"
+    EXTERNAL = "external"
+
+
+class UpgradeGuardArgs(TypedDict):
+    """The versions a stack is about to run, and the cluster it checks them against."""
+
     istio_version: str
+    """The Istio release the stack installs, such as 1.28.1."""
     gateway_api_version: str
-    gateway_api_crds: str
-    # Which cluster the live check reaches: the Kubernetes provider's (components/cluster.py).
-    cluster: Cluster
-    # Only decides whether the end-of-life warning is printed; it never reaches a resource's inputs.
-    today: date
-    # What the cluster inspection reads (components/inspection.py); empty: no inspection.
-    inspection: Mapping[str, str] = field(default_factory=dict)
+    """The Gateway API release, such as v1.4.1."""
+    cluster: ClusterArgs
+    """Which cluster the live check reaches: the Kubernetes provider's."""
+    gateway_api_crds: NotRequired[GatewayApiCrdsOwner]
+    """managed (default): this stack installs the CRDs; external: someone else does."""
+    today: NotRequired[str]
+    """The date (YYYY-MM-DD) the end-of-life warning is judged on; default today. Never reaches an input."""
+    inspection: NotRequired[dict[str, str]]
+    """What the cluster inspection reads (its script's variables); unset: no inspection."""
 
 
 def target_pair(istio_version: str, gateway_api_version: str) -> Pair:
@@ -58,23 +67,36 @@ class UpgradeGuard(pulumi.ComponentResource):
       (when what it inspects changes) know the stack's own Helm releases and adopted namespaces.
     """
 
+    order: pulumi.Output[Order]
+    """This `pulumi up`'s order of the Gateway API CRDs and the Istio releases (IstioAmbient's `order`)."""
+
     def __init__(self, name: str, args: UpgradeGuardArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("homelab-mesh:upgrade:UpgradeGuard", name, None, opts)
-        target = target_pair(args.istio_version, args.gateway_api_version)
-        for warning in decide(None, target, args.today).warnings:
+        reader = ArgsReader("UpgradeGuard", name, args)
+        istio_version = reader.version("istio_version")
+        gateway_api_version = reader.version("gateway_api_version", prefix="v")
+        crds = reader.choice("gateway_api_crds", "managed", ("managed", "external"))
+        today = reader.checked("today", date.fromisoformat, date.today())
+        check_cluster(reader)
+        reader.raise_problems()
+        cluster = cluster_of(args["cluster"])
+        inspection = args.get("inspection") or {}
+        own, waits_for = component_options(opts, "homelab-mesh:upgrade:UpgradeGuard")
+        super().__init__(token("UpgradeGuard"), name, None, own)
+        target = target_pair(istio_version, gateway_api_version)
+        for warning in decide(None, target, today).warnings:
             pulumi.log.warn(warning, resource=self)
         self.record = VersionRecord(
             RECORD_NAME,
-            args.istio_version,
-            args.gateway_api_version,
-            opts=pulumi.ResourceOptions(parent=self),
+            istio_version,
+            gateway_api_version,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for),
         )
         # The order of this `pulumi up` (components/upgrade.py, `order`), from the pair it leaves. The record's
         # check() sets its previous pair to what the stack ran when the versions change, and keeps it otherwise
         # (empty until a first change). Known in preview too: a provider without previews, as the Python dynamic
         # provider is, gets its checked inputs back as outputs (pulumi/pulumi pkg/resource/plugin/
         # provider_plugin.go, Create and Update). Every cluster object waits for the guard anyway.
-        self.order: pulumi.Output[Order] = pulumi.Output.all(
+        self.order = pulumi.Output.all(
             self.record.previous_istio_version, self.record.previous_gateway_api_version
         ).apply(lambda previous: order(leaving_pair(*previous), target))
         # The CRD releases this stack installed or installs now: any other bundle belongs to someone else.
@@ -92,10 +114,10 @@ class UpgradeGuard(pulumi.ComponentResource):
             interpreter=BASH,
             environment=pulumi.Output.all(self.order, expected, stepped_from).apply(
                 lambda known: pulumi.Output.from_input(
-                    args.cluster.environment(
-                        ISTIO_VERSION=args.istio_version,
-                        GATEWAY_API_VERSION=args.gateway_api_version,
-                        GATEWAY_API_CRDS=args.gateway_api_crds,
+                    cluster.environment(
+                        ISTIO_VERSION=istio_version,
+                        GATEWAY_API_VERSION=gateway_api_version,
+                        GATEWAY_API_CRDS=crds,
                         EXPECTED_GATEWAY_API_VERSIONS=known[1],
                         STEPPED_FROM_ISTIO_VERSION=known[2],
                         **live_check_environment(target, known[0]),
@@ -105,7 +127,7 @@ class UpgradeGuard(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.record]),
         )
         self.inspection = None
-        if args.inspection:
+        if inspection:
             inspect = script("inspect-cluster.sh")
             # The same script twice: its first run is the stack's first `pulumi up` (nothing on the cluster is
             # this stack's yet); an update runs only after a first run passed.
@@ -114,7 +136,7 @@ class UpgradeGuard(pulumi.ComponentResource):
                 create=f"MODE=first-deploy\n{inspect}",
                 update=f"MODE=redeploy\n{inspect}",
                 interpreter=BASH,
-                environment=args.cluster.environment(**args.inspection),
-                opts=pulumi.ResourceOptions(parent=self),
+                environment=cluster.environment(**inspection),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for),
             )
-        self.register_outputs({"istioVersion": args.istio_version, "gatewayApiVersion": args.gateway_api_version})
+        self.register_outputs({"order": self.order.apply(lambda known: known.value)})

@@ -1,51 +1,67 @@
 """MeshVerification: after `pulumi up` has built the mesh, prove it carries traffic as intended."""
 
-from __future__ import annotations
-
-from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_command as command
 
 from . import names
-from .cluster import Cluster
+from .arguments import ArgsReader, ClusterArgs, check_cluster, cluster_of, component_options, token
 from .scripts import BASH, script
+from .settings.checks import check_namespace
+
+DEFAULT_TIMEOUT_SECONDS = 300
 
 
-@dataclass(frozen=True)
-class MeshVerificationArgs:
+class MeshVerificationArgs(TypedDict):
+    """What to verify, on which cluster."""
+
     istio_version: str
-    namespaces: tuple[str, ...]
-    # Which cluster the scripts reach: the Kubernetes provider's (components/cluster.py).
-    cluster: Cluster
-    timeout_seconds: int
-    check_gateway: bool
-    # ztunnel, the meshed namespaces and the Gateway: what has to exist before there is anything to check.
-    depends_on: Sequence[pulumi.Resource]
+    """The Istio release installed: a new one runs the check again."""
+    namespaces: list[str]
+    """The meshed namespaces whose pods must all be on HBONE."""
+    cluster: ClusterArgs
+    """Which cluster the script reaches: the Kubernetes provider's."""
+    timeout_seconds: NotRequired[int]
+    """How long the check waits for the mesh to settle; default 300."""
+    check_gateway: NotRequired[bool]
+    """Also require the ingress Gateway to be Programmed with an address; default false."""
 
 
 class MeshVerification(pulumi.ComponentResource):
     """Fails the update, naming the namespace and what to look at, unless every meshed pod is on HBONE and
-    the Gateway is Programmed with an address. Not on every `pulumi up`: it runs again when one of its inputs
-    changes (pulumi-command 1.2.1: without an `update` command, `create` runs again on any input change, and a
+    the Gateway is Programmed with an address. Runs after what the component depends on (ztunnel, the meshed
+    namespaces, the Gateway). Not on every `pulumi up`: it runs again when one of its inputs changes
+    (pulumi-command 1.2.1: without an `update` command, `create` runs again on any input change, and a
     trigger change replaces it), that is the Istio version or the set of meshed namespaces (`triggers`), and
     also the script's text, its timeout, the cluster it reaches or whether the Gateway is checked."""
 
+    output: pulumi.Output[str]
+    """What the check printed."""
+
     def __init__(self, name: str, args: MeshVerificationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("homelab-mesh:mesh:MeshVerification", name, None, opts)
-        namespaces = " ".join(sorted(args.namespaces))
+        reader = ArgsReader("MeshVerification", name, args)
+        istio_version = reader.version("istio_version")
+        for index, namespace in enumerate(reader.required("namespaces") or []):
+            reader.check(f"namespaces[{index}]", check_namespace, namespace)
+        timeout = reader.whole_number("timeout_seconds", DEFAULT_TIMEOUT_SECONDS, 30, 3600)
+        check_cluster(reader)
+        reader.raise_problems()
+        own, waits_for = component_options(opts, "homelab-mesh:mesh:MeshVerification")
+        super().__init__(token("MeshVerification"), name, None, own)
+        namespaces = " ".join(sorted(args["namespaces"]))
         gateway = {"GATEWAY_NAME": names.GATEWAY_NAME, "GATEWAY_NAMESPACE": names.GATEWAY_NAMESPACE}
         self.check = command.local.Command(
-            "verify-mesh",
+            f"{name}-mesh",
             create=script("verify-mesh.sh"),
             interpreter=BASH,
-            environment=args.cluster.environment(
+            environment=cluster_of(args["cluster"]).environment(
                 NAMESPACES=namespaces,
-                TIMEOUT_SECONDS=str(args.timeout_seconds),
-                **(gateway if args.check_gateway else {}),
+                TIMEOUT_SECONDS=str(timeout),
+                **(gateway if args.get("check_gateway", False) else {}),
             ),
-            triggers=[args.istio_version, namespaces],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+            triggers=[istio_version, namespaces],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for),
         )
-        self.register_outputs({"stdout": self.check.stdout})
+        self.output = self.check.stdout
+        self.register_outputs({"output": self.output})

@@ -21,18 +21,21 @@ class AdoptionSettings:
     handover_from: str | None = None
 
 
+def check_service_reference(value: str) -> str:
+    """`<namespace>/<name>` of a Service."""
+    namespace, _, name = value.partition("/")
+    if not (namespace and name and all(RFC1123_LABEL.match(part) for part in (namespace, name))):
+        raise ValueError(f"{json.dumps(value)} is not <namespace>/<service>, e.g. istio-gateway/istio-ingressgateway")
+    return value
+
+
 def read_adoption(reader: Reader, gateway_address: str | None, metallb_enabled: bool) -> AdoptionSettings:
     adopt = reader.boolean("adoptExisting", False)
     handover = reader.text("handoverFrom", "").strip()
     if not handover:
         return AdoptionSettings(adopt_existing=adopt)
-    namespace, _, name = handover.partition("/")
-    if not (namespace and name and all(RFC1123_LABEL.match(part) for part in (namespace, name))):
-        reader.fail(
-            "handoverFrom",
-            f"{json.dumps(handover)} is not <namespace>/<service>, e.g. istio-gateway/istio-ingressgateway",
-        )
-    elif not gateway_address or not metallb_enabled:
+    checked = reader.check("handoverFrom", check_service_reference, handover)
+    if checked is not None and (not gateway_address or not metallb_enabled):
         reader.fail(
             "handoverFrom",
             "hands gatewayAddress over from another MetalLB Service: it needs gatewayAddress and metallbEnabled: true",

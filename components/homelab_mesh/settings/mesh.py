@@ -6,7 +6,7 @@ import ipaddress
 import json
 import re
 from dataclasses import dataclass, replace
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, PlainValidator
 
@@ -139,6 +139,20 @@ class MeshedNamespace:
     # Whether the stack creates this namespace, or only labels one that exists.
     created: bool = False
 
+    def options_args(self) -> dict[str, Any]:
+        """The namespace's options as a component argument (NamespaceOptionsArgs), `create` decided."""
+        options = self.options.model_dump(exclude_none=True, exclude={"allow_from"})
+        options["create"] = self.created
+        options["allow_from"] = [
+            {"ip_blocks": list(entry.ip_blocks)} if isinstance(entry, PlaintextSource) else {"namespace": entry}
+            for entry in self.options.allow_from
+        ]
+        options["rules"] = [
+            {("from_namespaces" if key == "from_" else key): value for key, value in rule.items()}
+            for rule in options.get("rules", [])
+        ]
+        return options
+
 
 def with_creation(namespaces: tuple[MeshedNamespace, ...], demo_namespace: str | None) -> tuple[MeshedNamespace, ...]:
     """Each namespace with `created` decided: its `create` option, else whether the demo app runs in it (the
@@ -167,8 +181,8 @@ class IstioSettings:
 
 def read_istio(reader: Reader) -> IstioSettings:
     platform = reader.choice("platform", "none", PLATFORMS)
-    istio_version = _version(reader, "istioVersion", versions.DEFAULT_ISTIO_VERSION, prefix="")
-    gateway_api_version = _version(reader, "gatewayApiVersion", versions.DEFAULT_GATEWAY_API_VERSION, prefix="v")
+    istio_version = read_version(reader, "istioVersion", versions.DEFAULT_ISTIO_VERSION, prefix="")
+    gateway_api_version = read_version(reader, "gatewayApiVersion", versions.DEFAULT_GATEWAY_API_VERSION, prefix="v")
     if istio_version and gateway_api_version:
         istio = versions.parse_version(istio_version)
         reason = versions.gateway_api_incompatibility(
@@ -187,12 +201,13 @@ def read_istio(reader: Reader) -> IstioSettings:
         # managed: this stack installs the CRDs; external: a distribution or another chart owns them.
         gateway_api_crds=reader.choice("gatewayApiCrds", "managed", ("managed", "external")),
         chart_repository=read_url(reader, "istioChartRepository", versions.DEFAULT_ISTIO_CHART_REPOSITORY),
-        hub=_image_hub(reader, "istioHub", versions.DEFAULT_ISTIO_HUB),
+        hub=read_image_hub(reader, "istioHub", versions.DEFAULT_ISTIO_HUB),
         helm_timeout_seconds=reader.integer("helmTimeoutSeconds", 900, 60, 7200),
     )
 
 
-def _version(reader: Reader, name: str, default: str, prefix: str) -> str:
+def read_version(reader: Reader, name: str, default: str, prefix: str) -> str:
+    """A pinned release version (`prefix`: `v` for Gateway API, none for Istio); "" when it is not one."""
     value = reader.text(name, default)
     if not value.startswith(prefix) or versions.parse_version(value) is None or (not prefix and value[:1] == "v"):
         example = prefix + "1.2.3"
@@ -201,7 +216,7 @@ def _version(reader: Reader, name: str, default: str, prefix: str) -> str:
     return value
 
 
-def _image_hub(reader: Reader, name: str, default: str) -> str:
+def read_image_hub(reader: Reader, name: str, default: str) -> str:
     value = reader.text(name, default)
     if not re.fullmatch(r"[a-z0-9.\-:]+(/[a-z0-9._\-]+)*", value):
         reader.fail(name, f"{json.dumps(value)} is not an image registry path such as docker.io/istio")

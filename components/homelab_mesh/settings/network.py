@@ -6,7 +6,7 @@ import ipaddress
 import itertools
 import json
 from dataclasses import dataclass, replace
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, field_validator
 
@@ -93,6 +93,10 @@ class AddressPool(Model):
     def ranges(self) -> list[IpRange]:
         return [parse_address_range(address) for address in self.addresses]
 
+    def as_args(self) -> dict[str, Any]:
+        """The pool as a component argument (AddressPoolArgs)."""
+        return self.model_dump(exclude_none=True)
+
 
 @dataclass(frozen=True)
 class MetallbSettings:
@@ -122,11 +126,11 @@ def read_metallb(reader: Reader) -> MetallbSettings | None:
     if not raw_pools:
         reader.fail("addressPools", "needs at least one pool while metallbEnabled is true (LAN addresses for MetalLB)")
     pools = [reader.model(f"addressPools[{index}]", AddressPool, pool) for index, pool in enumerate(raw_pools)]
-    _check_pools(reader, pools)
+    check_pools(reader, pools)
     return MetallbSettings(version=version, chart_repository=repository, pools=tuple(p for p in pools if p))
 
 
-def _check_pools(reader: Reader, pools: list[AddressPool | None]) -> None:
+def check_pools(reader: Reader, pools: list[AddressPool | None]) -> None:
     seen_names: dict[str, int] = {}
     spans: list[tuple[IpRange, str]] = []
     for index, pool in enumerate(pools):
@@ -151,16 +155,21 @@ def _check_pools(reader: Reader, pools: list[AddressPool | None]) -> None:
             reader.fail(current_path, f"overlaps {previous_path} ({previous[0]}-{previous[1]})")
 
 
+def check_address(value: object) -> str:
+    try:
+        return str(ipaddress.ip_address(value))  # type: ignore[arg-type]
+    except ValueError:
+        raise ValueError(f"{json.dumps(value)} is not an IP address") from None
+
+
 def read_gateway_address(reader: Reader, metallb: MetallbSettings | None) -> tuple[str | None, MetallbSettings | None]:
     """The gateway's fixed address and the MetalLB settings with that address in a pool of its own."""
     value = reader.text("gatewayAddress", "").strip()
     if not value:
         return None, metallb
-    try:
-        address = ipaddress.ip_address(value)
-    except ValueError:
-        reader.fail("gatewayAddress", f"{json.dumps(value)} is not an IP address")
+    if reader.check("gatewayAddress", check_address, value) is None:
         return None, metallb
+    address = ipaddress.ip_address(value)
     if metallb is None or not metallb.pools:
         return str(address), metallb
     holders = [pool for pool in metallb.pools if any(_contains(span, address) for span in pool.ranges())]

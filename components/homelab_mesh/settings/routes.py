@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -66,6 +66,10 @@ class Route(Model):
     @property
     def name(self) -> str:
         return names.hostname_slug(self.hostname)
+
+    def as_args(self) -> dict[str, Any]:
+        """The route as a component argument (RouteArgs)."""
+        return self.model_dump()
 
 
 def read_gateway_hostnames(reader: Reader) -> list[str]:

@@ -14,7 +14,7 @@ import datetime
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import pulumi
 
@@ -51,6 +51,20 @@ class TlsSettings:
     cert_manager_version: str = DEFAULT_CERT_MANAGER_VERSION
     # existing: hostname -> name of its TLS Secret in the gateway namespace.
     existing_secrets: Mapping[str, str] = field(default_factory=dict)
+
+    def as_args(self) -> dict[str, Any]:
+        """The certificates as a component argument (TlsArgs)."""
+        args: dict[str, Any] = {
+            "mode": self.mode,
+            "ca_validity_days": self.ca_validity_days,
+            "ca_allowed_suffixes": [suffix for suffix in self.ca_allowed_suffixes if suffix not in DEFAULT_CA_SUFFIXES],
+            "ca_allow_any_hostname": self.ca_allow_any_hostname,
+            "existing_secrets": dict(self.existing_secrets),
+        }
+        if self.certificate_pem is not None and self.private_key_pem is not None:
+            args["certificate_pem"] = self.certificate_pem
+            args["private_key_pem"] = self.private_key_pem
+        return args
 
 
 def read_tls(reader: Reader, hostnames: Sequence[str], is_secret: Callable[[str], bool]) -> TlsSettings:
