@@ -159,7 +159,7 @@ if settings.demo_app is not None:
     demo_app = DemoApp("demo-app", demo_args, opts=after(meshed[settings.demo_app.namespace]))
 
 cert_manager = None
-if settings.gateway_hostnames and settings.tls.mode == "cert-manager":
+if settings.gateway_hostnames and settings.tls.mode in ("cert-manager", "issuer"):
     cert_manager_args = CertManagerArgs(
         version=settings.tls.cert_manager_version,
         helm_timeout_seconds=settings.helm_timeout_seconds,
@@ -229,6 +229,9 @@ if settings.verify_front_door and ingress is not None:
     )
     if ingress.certificates.ca_certificate_pem is not None:
         front_door_args["ca_certificate_pem"] = ingress.certificates.ca_certificate_pem
+    elif settings.tls.ca_bundle_pem is not None:
+        # tlsMode issuer: the CA a client trusts for that issuer; without it, the system trust store.
+        front_door_args["ca_certificate_pem"] = settings.tls.ca_bundle_pem
     # The demo app answers the first route of a new stack: check it once it is ready.
     FrontDoorCheck(
         "front-door", front_door_args, opts=after(ingress.gateway, ingress.redirect, *http_routes.routes, demo_app)

@@ -17,7 +17,7 @@ from .demo_app import DemoApp, DemoAppArgs
 from .front_door import FrontDoorCheck, FrontDoorCheckArgs
 from .gateway_api import GatewayApiCrds, GatewayApiCrdsArgs
 from .handover import AddressHandover, AddressHandoverArgs
-from .ingress import IngressGateway, IngressGatewayArgs, TlsArgs, TlsMode
+from .ingress import IngressGateway, IngressGatewayArgs, IssuerKind, TlsArgs, TlsIssuerArgs, TlsMode
 from .inspection import inspection_environment, read_adoption_plan
 from .istio import IstioAmbient, IstioAmbientArgs, ManagedGatewayApiArgs, MtlsMode, Platform
 from .mesh_namespace import (
@@ -64,6 +64,7 @@ __all__ = [
     "HttpRoutesArgs",
     "IngressGateway",
     "IngressGatewayArgs",
+    "IssuerKind",
     "IstioAmbient",
     "IstioAmbientArgs",
     "ManagedGatewayApiArgs",
@@ -87,6 +88,7 @@ __all__ = [
     "RouteRuleArgs",
     "Settings",
     "TlsArgs",
+    "TlsIssuerArgs",
     "TlsMode",
     "UpgradeGuard",
     "UpgradeGuardArgs",

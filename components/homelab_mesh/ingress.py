@@ -10,7 +10,7 @@ import pulumi
 import yaml
 
 from . import names
-from .arguments import ArgsReader, RouteArgs, by_urn_only, component_options, token
+from .arguments import ArgsReader, RouteArgs, by_urn_only, camel_keys, component_options, token
 from .cert_manager import CertManager
 from .kubernetes import KubernetesObject, metadata, namespace
 from .settings.checks import check_hostname, check_object_name
@@ -21,6 +21,8 @@ from .settings.tls import (
     CA_VALIDITY_DAYS_RANGE,
     DEFAULT_CA_SUFFIXES,
     DEFAULT_CA_VALIDITY_DAYS,
+    TLS_MODES,
+    IssuerRef,
     TlsSettings,
 )
 from .tls import GatewayCertificates, GatewayCertificatesArgs
@@ -38,13 +40,30 @@ class TlsMode(Enum):
     CERT_MANAGER = "cert-manager"
     PROVIDED = "provided"
     EXISTING = "existing"
+    ISSUER = "issuer"
+
+
+class IssuerKind(Enum):
+    """The kind of a cert-manager issuer: cluster-wide, or an Issuer in the gateway's namespace."""
+
+    CLUSTER_ISSUER = "ClusterIssuer"
+    ISSUER = "Issuer"
+
+
+class TlsIssuerArgs(TypedDict):
+    """A cert-manager issuer that exists already."""
+
+    kind: IssuerKind
+    """ClusterIssuer, or Issuer (in istio-gateway)."""
+    name: str
+    """The issuer's name."""
 
 
 class TlsArgs(TypedDict):
     """The gateway's certificates."""
 
     mode: NotRequired[TlsMode]
-    """private-ca (default), cert-manager, provided or existing."""
+    """private-ca (default), cert-manager, provided, existing or issuer."""
     certificate_pem: NotRequired[pulumi.Input[str]]
     """provided: the certificate chain (PEM) for every hostname."""
     private_key_pem: NotRequired[pulumi.Input[str]]
@@ -57,6 +76,8 @@ class TlsArgs(TypedDict):
     """private-ca and cert-manager: let the CA sign any hostname; default false."""
     existing_secrets: NotRequired[dict[str, str]]
     """existing: hostname -> its TLS Secret in the gateway namespace."""
+    issuer: NotRequired[TlsIssuerArgs]
+    """issuer: the existing cert-manager issuer that signs every hostname's certificate."""
 
 
 class IngressGatewayArgs(TypedDict):
@@ -306,7 +327,7 @@ def _tls_settings(reader: ArgsReader, name: str, args: IngressGatewayArgs) -> Tl
     for index, hostname in enumerate(hostnames):
         reader.check(f"hostnames[{index}]", check_hostname, hostname)
     tls = ArgsReader("IngressGateway", name, args.get("tls") or {}, prefix="tls.")
-    mode = tls.choice("mode", "private-ca", ("private-ca", "cert-manager", "provided", "existing"))
+    mode = tls.choice("mode", "private-ca", TLS_MODES)
     validity = tls.whole_number("ca_validity_days", DEFAULT_CA_VALIDITY_DAYS, *CA_VALIDITY_DAYS_RANGE)
     suffixes = (*DEFAULT_CA_SUFFIXES, *(tls.args.get("ca_allowed_suffixes") or []))
     allow_any = bool(tls.args.get("ca_allow_any_hostname", False))
@@ -328,6 +349,14 @@ def _tls_settings(reader: ArgsReader, name: str, args: IngressGatewayArgs) -> Tl
     certificate, private_key = tls.args.get("certificate_pem"), tls.args.get("private_key_pem")
     if mode == "provided" and (certificate is None or private_key is None):
         tls.fail("mode", "provided needs certificatePem and privateKeyPem")
+    issuer: IssuerRef | None = None
+    if mode == "issuer":
+        if tls.args.get("issuer") is None:
+            tls.fail("issuer", "is required with mode issuer: the kind and name of an existing cert-manager issuer")
+        else:
+            issuer = tls.model("issuer", IssuerRef, camel_keys(tls.args["issuer"]))
+    elif tls.args.get("issuer") is not None:
+        tls.fail("issuer", f"is only used with mode issuer (mode is {mode})")
     reader.problems.extend(tls.problems)
     return TlsSettings(
         mode=mode,
@@ -337,4 +366,5 @@ def _tls_settings(reader: ArgsReader, name: str, args: IngressGatewayArgs) -> Tl
         ca_allowed_suffixes=suffixes,
         ca_allow_any_hostname=allow_any,
         existing_secrets=dict(existing),
+        issuer=issuer,
     )

@@ -3,7 +3,8 @@
 `private-ca`: a private CA made by pulumi-tls signs one certificate per hostname (`.local` names have no
 public CA); `pulumi up` renews each in its last 30 days. `cert-manager`: the same CA, handed to a
 namespaced cert-manager `Issuer` in the gateway namespace, and one `Certificate` per hostname that
-cert-manager renews in the cluster.
+cert-manager renews in the cluster. `issuer`: the same Certificates, signed by an issuer the user already runs
+(`tlsIssuer`), and no issuer or CA made here.
 `provided`: the user's own certificate and key from secret config, one Secret for all. `existing`: the
 TLS Secrets already in the gateway namespace, one per hostname, referenced as they are (nothing created). The Secret a
 hostname's listener uses has the same name in `private-ca` and `cert-manager` modes. Private keys only
@@ -51,7 +52,11 @@ def ca_issuer_spec(secret_name: str) -> dict[str, Any]:
     return {"ca": {"secretName": secret_name}}
 
 
-def certificate_spec(hostname: str) -> dict[str, Any]:
+def issuer_ref(kind: str, name: str) -> dict[str, str]:
+    return {"group": "cert-manager.io", "kind": kind, "name": name}
+
+
+def certificate_spec(hostname: str, issuer: dict[str, str] | None = None) -> dict[str, Any]:
     """A cert-manager Certificate for one listener, written to the Secret that listener references."""
     return {
         "secretName": names.tls_secret(hostname),
@@ -62,7 +67,7 @@ def certificate_spec(hostname: str) -> dict[str, Any]:
         # its LocallySignedCert.)
         "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
         "usages": ["digital signature", "server auth"],
-        "issuerRef": {"group": "cert-manager.io", "kind": "Issuer", "name": CA_ISSUER},
+        "issuerRef": issuer or issuer_ref("Issuer", CA_ISSUER),
     }
 
 
@@ -98,6 +103,12 @@ class GatewayCertificates(pulumi.ComponentResource):
             self.ready = []
         elif args.tls.mode == "cert-manager":
             self.ready = self._cert_manager(args, *self._ca(args))
+        elif args.tls.mode == "issuer":
+            assert args.tls.issuer is not None
+            # The issuer exists already: the Certificates wait only for cert-manager's webhook to admit them.
+            self.ready = self._certificates(
+                args, issuer_ref(args.tls.issuer.kind, args.tls.issuer.name), [*args.cert_manager]
+            )
         else:
             self._private_ca(args, *self._ca(args))
             self.ready = list(self.secrets)
@@ -206,6 +217,20 @@ class GatewayCertificates(pulumi.ComponentResource):
             spec=ca_issuer_spec(CA_ISSUER),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ca_secret, *args.cert_manager]),
         )
+        return self._certificates(args, None, [issuer])
+
+    def _certificates(
+        self, args: GatewayCertificatesArgs, issuer: dict[str, str] | None, waits_for: Sequence[pulumi.Resource]
+    ) -> list[KubernetesObject]:
+        """One Certificate per hostname, with the same logical names in cert-manager and issuer modes.
+
+        Switching between them (or to another issuer) updates `issuerRef` in place; the listener's Secret is
+        never replaced. cert-manager v1.21.1 then re-issues into the same Secret: its trigger sees the Secret's
+        issuer annotations differ from `issuerRef` (internal/controller/certificates/policies/checks.go,
+        SecretIssuerAnnotationsMismatch, reason IncorrectIssuer), and the issuing controller writes the Secret
+        only once the new CertificateRequest is Ready with a signed certificate
+        (pkg/controller/certificates/issuing/issuing_controller.go, ProcessItem -> issueCertificate), so the
+        old certificate keeps serving until then."""
         return [
             KubernetesObject(
                 f"{names.tls_secret(hostname)}-certificate",
@@ -213,8 +238,8 @@ class GatewayCertificates(pulumi.ComponentResource):
                 kind="Certificate",
                 # Ready once the signed certificate is in the Secret the listener references.
                 metadata=metadata(names.tls_secret(hostname), args.namespace, annotations=READY),
-                spec=certificate_spec(hostname),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[issuer, *args.depends_on]),
+                spec=certificate_spec(hostname, issuer),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*waits_for, *args.depends_on]),
             )
             for hostname in args.hostnames
         ]

@@ -5,29 +5,46 @@ gateway hostnames, and those must fall under `caAllowedSuffixes` (plus `.local` 
 `caAllowAnyHostname` is true. `provided` takes the user's certificate and key, which are parsed and
 checked here (key matches, every hostname covered, valid now). `existing` serves the TLS Secrets already in
 the gateway namespace, one per hostname (`existingTlsSecrets`): a cluster taken over keeps the certificates
-its clients trust, and no key passes through Pulumi. Key material is never repeated in a message.
+its clients trust, and no key passes through Pulumi. `issuer` has cert-manager sign with an issuer the user
+already runs (`tlsIssuer`: a company CA, an ACME account set up elsewhere); the program creates no issuer and
+places no limit on the names, which are the issuer's to judge. `tlsCaBundle` names the CA a client must trust
+for that issuer's certificates, for the front-door check. Key material is never repeated in a message.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pulumi
+from pydantic import AfterValidator
 
 from .checks import RFC1123_LABEL, check_object_name
-from .reader import Reader
+from .reader import Model, Reader
 
-SCALAR_KEYS = ("tlsMode", "caValidityDays", "caAllowedSuffixes", "caAllowAnyHostname", "certManagerVersion")
+SCALAR_KEYS = (
+    "tlsMode",
+    "caValidityDays",
+    "caAllowedSuffixes",
+    "caAllowAnyHostname",
+    "certManagerVersion",
+    "tlsCaBundle",
+)
 SECRET_KEYS = ("tlsCertificate", "tlsPrivateKey")
-STRUCTURED_KEYS = ("existingTlsSecrets",)
+STRUCTURED_KEYS = ("existingTlsSecrets", "tlsIssuer")
 
-TlsMode = Literal["private-ca", "provided", "cert-manager", "existing"]
-TLS_MODES: tuple[TlsMode, ...] = ("private-ca", "provided", "cert-manager", "existing")
+TlsMode = Literal["private-ca", "provided", "cert-manager", "existing", "issuer"]
+TLS_MODES: tuple[TlsMode, ...] = ("private-ca", "provided", "cert-manager", "existing", "issuer")
 CA_MODES = ("private-ca", "cert-manager")
+# The modes in which cert-manager signs the gateway's certificates (and the program installs it).
+CERT_MANAGER_MODES = ("cert-manager", "issuer")
+ISSUER_KINDS = ("ClusterIssuer", "Issuer")
+# A Kubernetes object name (RFC 1123 subdomain), which is what cert-manager's issuers are named by.
+_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 # Names nobody can buy: mDNS (RFC 6762) and the home network's own domain (RFC 8375).
 DEFAULT_CA_SUFFIXES = (".local", ".home.arpa")
@@ -38,6 +55,36 @@ CA_VALIDITY_DAYS_RANGE = (400, 10 * 365)
 
 # cert-manager's chart versions carry the leading v (v1.21.1, the newest release in November 2026).
 DEFAULT_CERT_MANAGER_VERSION = "v1.21.1"
+
+
+def check_issuer_name(name: object) -> str:
+    if not isinstance(name, str) or len(name) > 253 or not _SUBDOMAIN.match(name):
+        raise ValueError(f"{json.dumps(name)} is not a valid issuer name (RFC 1123 subdomain, e.g. company-ca)")
+    return name
+
+
+def check_issuer_kind(kind: object) -> str:
+    if kind not in ISSUER_KINDS:
+        raise ValueError(
+            f"{json.dumps(kind)} is not ClusterIssuer or Issuer (an Issuer must be in the gateway's namespace, "
+            "istio-gateway)"
+        )
+    return str(kind)
+
+
+class IssuerRef(Model):
+    """tlsIssuer: the cert-manager issuer, already on the cluster, that signs the gateway's certificates."""
+
+    kind: Annotated[str, AfterValidator(check_issuer_kind)]
+    name: Annotated[str, AfterValidator(check_issuer_name)]
+
+
+def check_ca_bundle(pem: object) -> str:
+    """Public certificates only: the front-door check trusts exactly these (never a private key)."""
+    text = pem if isinstance(pem, str) else ""
+    if "-----BEGIN CERTIFICATE-----" not in text or "PRIVATE KEY-----" in text:
+        raise ValueError("is not a PEM certificate bundle (-----BEGIN CERTIFICATE----- blocks, no private key)")
+    return text
 
 
 @dataclass(frozen=True)
@@ -51,6 +98,9 @@ class TlsSettings:
     cert_manager_version: str = DEFAULT_CERT_MANAGER_VERSION
     # existing: hostname -> name of its TLS Secret in the gateway namespace.
     existing_secrets: Mapping[str, str] = field(default_factory=dict)
+    # issuer: the issuer that signs, and the CA a client trusts for it (None: the system trust store).
+    issuer: IssuerRef | None = None
+    ca_bundle_pem: str | None = None
 
     def as_args(self) -> dict[str, Any]:
         """The certificates as a component argument (TlsArgs)."""
@@ -61,6 +111,8 @@ class TlsSettings:
             "ca_allow_any_hostname": self.ca_allow_any_hostname,
             "existing_secrets": dict(self.existing_secrets),
         }
+        if self.issuer is not None:
+            args["issuer"] = {"kind": self.issuer.kind, "name": self.issuer.name}
         if self.certificate_pem is not None and self.private_key_pem is not None:
             args["certificate_pem"] = self.certificate_pem
             args["private_key_pem"] = self.private_key_pem
@@ -81,6 +133,13 @@ def read_tls(reader: Reader, hostnames: Sequence[str], is_secret: Callable[[str]
 
     if mode == "existing":
         return TlsSettings(mode="existing", existing_secrets=_read_existing_secrets(reader, hostnames))
+    if mode == "issuer":
+        return TlsSettings(
+            mode="issuer",
+            cert_manager_version=version,
+            issuer=_read_issuer(reader),
+            ca_bundle_pem=_read_ca_bundle(reader),
+        )
     if mode != "provided":
         return TlsSettings(
             mode=mode,
@@ -106,8 +165,10 @@ def _refuse_keys_of_other_modes(reader: Reader, mode: TlsMode) -> None:
         "caValidityDays": CA_MODES,
         "caAllowedSuffixes": CA_MODES,
         "caAllowAnyHostname": CA_MODES,
-        "certManagerVersion": ("cert-manager",),
+        "certManagerVersion": CERT_MANAGER_MODES,
         "existingTlsSecrets": ("existing",),
+        "tlsIssuer": ("issuer",),
+        "tlsCaBundle": ("issuer",),
     }
     for key, modes in owners.items():
         if mode not in modes and reader.differs_from(key, DECLARED_DEFAULTS.get(key)):
@@ -120,7 +181,30 @@ DECLARED_DEFAULTS: dict[str, object] = {
     "caAllowedSuffixes": [],
     "caAllowAnyHostname": False,
     "certManagerVersion": DEFAULT_CERT_MANAGER_VERSION,
+    "tlsCaBundle": "",
 }
+
+
+def _read_issuer(reader: Reader) -> IssuerRef | None:
+    value = reader.json_value("tlsIssuer", None, dict, "an object with kind (ClusterIssuer or Issuer) and name")
+    if value is None:
+        if not reader.has_failed("tlsIssuer"):
+            reader.fail(
+                "tlsIssuer",
+                "is required with tlsMode: issuer: `pulumi config set --path tlsIssuer.kind ClusterIssuer` and "
+                "`pulumi config set --path tlsIssuer.name <issuer>`",
+            )
+        return None
+    issuer: IssuerRef | None = reader.model("tlsIssuer", IssuerRef, value)
+    return issuer
+
+
+def _read_ca_bundle(reader: Reader) -> str | None:
+    bundle = reader.text("tlsCaBundle", "")
+    if not bundle:
+        return None
+    checked: str | None = reader.check("tlsCaBundle", check_ca_bundle, bundle)
+    return checked
 
 
 def _read_existing_secrets(reader: Reader, hostnames: Sequence[str]) -> dict[str, str]:
