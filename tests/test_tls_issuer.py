@@ -9,10 +9,12 @@ from typing import Any, ClassVar
 import homelab_mesh
 import pytest
 from homelab_mesh import ComponentArgsError
+from homelab_mesh.scripts import script
 from homelab_mesh.settings import ConfigError
 
 from tests.certificates import HOMELAB_HOSTNAMES, homelab_pem
 from tests.conftest import Evaluate
+from tests.stubs import Reply, Stubs
 from tests.test_component_package import _hosted
 from tests.test_tls import CERT_MANAGER, problem_for
 from tests.test_tls import TestAgainstCertManagerSchemas as Schemas
@@ -240,3 +242,120 @@ class TestThroughTheComponentApi:
             "name": "gateway-ca",
         }
         assert not evaluation.of_type("tls:index/selfSignedCert:SelfSignedCert")
+
+
+class TestCertManagerAlreadyInstalled:
+    @pytest.fixture(scope="class")
+    def installed(self) -> Evaluation:
+        from tools.mock_engine import evaluate
+
+        return evaluate("homelab", overrides={**ISSUER, "certManagerInstalled": True})
+
+    def test_nothing_is_installed_and_the_certificates_wait_for_the_check(self, installed: Evaluation) -> None:
+        assert "cert-manager" not in installed.names()
+        assert "cert-manager-namespace" not in installed.names()
+        check = installed.named(READY_CHECK).inputs
+        assert check["create"] == script("check-cert-manager-issuer.sh")
+        assert check["environment"] == {
+            "KUBE_CONTEXT": "homelab",
+            "ISSUER_KIND": "ClusterIssuer",
+            "ISSUER_NAME": "company-ca",
+            "ISSUER_NAMESPACE": "istio-gateway",
+        }
+        for certificate in installed.of_type(CERTIFICATE_TYPE):
+            assert READY_CHECK in installed.dependency_names(certificate.name)
+        # Nothing in the cluster is asked before the upgrade guard agrees: the same wait as the provider's.
+        (provider,) = [p for p in installed.of_type("pulumi:providers:kubernetes") if p.name == "homelab"]
+        assert installed.named(READY_CHECK).dependencies == provider.dependencies != frozenset()
+
+    def test_the_check_belongs_to_its_component(self, installed: Evaluation) -> None:
+        component = installed.named("cert-manager-issuer")
+        assert component.type == "homelab-mesh:index:IssuerCheck"
+        assert installed.named(READY_CHECK).parent == component.urn
+
+    def test_version_is_refused_when_nothing_is_installed(self, config_error: ConfigErrorOf) -> None:
+        error = config_error({**ISSUER, "certManagerInstalled": True, "certManagerVersion": "v1.21.0"})
+        assert "certManagerInstalled is true" in problem_for(error, "certManagerVersion")
+
+    def test_refused_in_another_mode(self, config_error: ConfigErrorOf) -> None:
+        error = config_error({**CERT_MANAGER, "certManagerInstalled": True})
+        assert "is only used with tlsMode: issuer (tlsMode is cert-manager)" in problem_for(
+            error, "certManagerInstalled"
+        )
+
+
+READY_CHECK = "cert-manager-issuer-issuer-ready"
+
+
+# --- check-cert-manager-issuer.sh --------------------------------------------------------------------------
+
+CRDS = [
+    "certificates.cert-manager.io",
+    "certificaterequests.cert-manager.io",
+    "issuers.cert-manager.io",
+    "clusterissuers.cert-manager.io",
+]
+NOT_FOUND = 'Error from server (NotFound): x "y" not found'
+READY_PATH = '{range .status.conditions[?(@.type=="Ready")]}{.status}: {.message}{end}'
+CLUSTER_ISSUER = {"ISSUER_KIND": "ClusterIssuer", "ISSUER_NAME": "company-ca", "ISSUER_NAMESPACE": "istio-gateway"}
+
+
+def _crds_served() -> list[Reply]:
+    return [Reply(f"get crd {crd}", f"customresourcedefinition.apiextensions.k8s.io/{crd}") for crd in CRDS]
+
+
+def test_check_passes_when_the_crds_are_served_and_the_issuer_is_ready(stubs: Stubs) -> None:
+    stubs.add("kubectl", *_crds_served(), Reply("get clusterissuers", "True: Signing CA verified"))
+    result = stubs.run("check-cert-manager-issuer.sh", KUBE_CONTEXT="homelab", **CLUSTER_ISSUER)
+    assert result.status == 0, result.stderr
+    assert "the ClusterIssuer company-ca is Ready" in result.stdout
+    assert result.calls["kubectl"][-1] == (
+        f"--context homelab get clusterissuers.cert-manager.io company-ca -o jsonpath={READY_PATH}"
+    )
+
+
+def test_a_namespaced_issuer_is_looked_up_beside_the_certificates(stubs: Stubs) -> None:
+    stubs.add("kubectl", *_crds_served(), Reply("get issuers.cert-manager.io gateway-ca", "True: ok"))
+    result = stubs.run(
+        "check-cert-manager-issuer.sh", ISSUER_KIND="Issuer", ISSUER_NAME="gateway-ca", ISSUER_NAMESPACE="istio-gateway"
+    )
+    assert result.status == 0, result.stderr
+    assert "--namespace istio-gateway" in result.calls["kubectl"][-1]
+
+
+def test_missing_crds_are_named_with_what_to_do(stubs: Stubs) -> None:
+    stubs.add("kubectl", *(Reply(f"get crd {crd}", stderr=NOT_FOUND, status=1) for crd in CRDS))
+    result = stubs.run("check-cert-manager-issuer.sh", **CLUSTER_ISSUER)
+    assert result.status == 1
+    assert "cert-manager's CRDs are missing: " + " ".join(CRDS) in result.stderr
+    assert "certManagerInstalled to false" in result.stderr
+    assert not [call for call in result.calls["kubectl"] if "clusterissuers.cert-manager.io company-ca" in call]
+
+
+def test_a_missing_issuer_is_named(stubs: Stubs) -> None:
+    stubs.add("kubectl", *_crds_served(), Reply("get clusterissuers", stderr=NOT_FOUND, status=1))
+    result = stubs.run("check-cert-manager-issuer.sh", **CLUSTER_ISSUER)
+    assert result.status == 1
+    assert "tlsIssuer names the ClusterIssuer company-ca, which does not exist" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("condition", "shown"),
+    [
+        ("False: Failed to verify ACME account: 403", "is not Ready: False: Failed to verify ACME account: 403"),
+        ("", "is not Ready: it reports no Ready condition yet"),
+    ],
+)
+def test_an_issuer_that_is_not_ready_is_refused_with_its_message(stubs: Stubs, condition: str, shown: str) -> None:
+    stubs.add("kubectl", *_crds_served(), Reply("get clusterissuers", condition))
+    result = stubs.run("check-cert-manager-issuer.sh", **CLUSTER_ISSUER)
+    assert result.status == 1
+    assert f"the ClusterIssuer company-ca {shown}" in result.stderr
+
+
+def test_a_cluster_it_cannot_reach_is_not_a_missing_crd(stubs: Stubs) -> None:
+    refused = "The connection to the server 192.168.1.10:6443 was refused"
+    stubs.add("kubectl", Reply("get crd", stderr=refused, status=1))
+    result = stubs.run("check-cert-manager-issuer.sh", **CLUSTER_ISSUER)
+    assert result.status == 1
+    assert refused in result.stderr and "missing" not in result.stderr

@@ -19,6 +19,7 @@ from .gateway_api import GatewayApiCrds, GatewayApiCrdsArgs
 from .handover import AddressHandover, AddressHandoverArgs
 from .ingress import IngressGateway, IngressGatewayArgs, IssuerKind, TlsArgs, TlsIssuerArgs, TlsMode
 from .inspection import inspection_environment, read_adoption_plan
+from .issuer_check import IssuerCheck, IssuerCheckArgs
 from .istio import IstioAmbient, IstioAmbientArgs, ManagedGatewayApiArgs, MtlsMode, Platform
 from .mesh_namespace import (
     AllowFromArgs,
@@ -64,6 +65,8 @@ __all__ = [
     "HttpRoutesArgs",
     "IngressGateway",
     "IngressGatewayArgs",
+    "IssuerCheck",
+    "IssuerCheckArgs",
     "IssuerKind",
     "IstioAmbient",
     "IstioAmbientArgs",

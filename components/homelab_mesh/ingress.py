@@ -218,8 +218,9 @@ def redirect_route_spec(hostnames: Sequence[str]) -> dict[str, Any]:
 class IngressGateway(pulumi.ComponentResource):
     """A Gateway API Gateway (class istio) in istio-gateway, one HTTPS listener per hostname with its
     certificate, and the HTTP-to-HTTPS redirect. The Gateway waits for what the component depends on
-    (istiod, the Gateway API CRDs, MetalLB); a CertManager among it is waited for by the certificates. Through
-    the component host, where dependencies arrive as URNs, the certificates wait for all of them too."""
+    (istiod, the Gateway API CRDs, MetalLB); a CertManager or IssuerCheck among it is waited for by the
+    certificates. Through the component host, where dependencies arrive as URNs, the certificates wait for all
+    of them too."""
 
     address: pulumi.Output[str | None]
     """The gateway's LAN address, once the Gateway is Programmed."""
@@ -242,9 +243,9 @@ class IngressGateway(pulumi.ComponentResource):
         hostnames = tuple(args["hostnames"])
         address_from_metallb = bool(args.get("address_from_metallb", True))
         cert_manager = [
-            resource for resource in waits_for if isinstance(resource, CertManager) or by_urn_only(resource)
+            resource for resource in waits_for if _cert_manager_readiness(resource) or by_urn_only(resource)
         ]
-        gateway_waits_for = [resource for resource in waits_for if not isinstance(resource, CertManager)]
+        gateway_waits_for = [resource for resource in waits_for if not _cert_manager_readiness(resource)]
         # Labelled as in the homelab's own setup; istiod still marks the gateway pods dataplane-mode=none.
         self.namespace = namespace(
             names.GATEWAY_NAMESPACE,
@@ -314,6 +315,14 @@ class IngressGateway(pulumi.ComponentResource):
                 "certificateExpiry": self.certificate_expiry,
             }
         )
+
+
+def _cert_manager_readiness(resource: pulumi.Resource) -> bool:
+    """What the certificates wait for: cert-manager installed, or found with the issuer Ready."""
+    # Imported here: the check's args reuse TlsIssuerArgs from this module.
+    from .issuer_check import IssuerCheck
+
+    return isinstance(resource, (CertManager, IssuerCheck))
 
 
 def _first_address(status: Mapping[str, Any] | None) -> str | None:

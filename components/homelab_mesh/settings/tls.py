@@ -32,6 +32,7 @@ SCALAR_KEYS = (
     "caAllowedSuffixes",
     "caAllowAnyHostname",
     "certManagerVersion",
+    "certManagerInstalled",
     "tlsCaBundle",
 )
 SECRET_KEYS = ("tlsCertificate", "tlsPrivateKey")
@@ -101,6 +102,8 @@ class TlsSettings:
     # issuer: the issuer that signs, and the CA a client trusts for it (None: the system trust store).
     issuer: IssuerRef | None = None
     ca_bundle_pem: str | None = None
+    # issuer: cert-manager is on the cluster already (checked, not installed).
+    cert_manager_installed: bool = False
 
     def as_args(self) -> dict[str, Any]:
         """The certificates as a component argument (TlsArgs)."""
@@ -134,9 +137,16 @@ def read_tls(reader: Reader, hostnames: Sequence[str], is_secret: Callable[[str]
     if mode == "existing":
         return TlsSettings(mode="existing", existing_secrets=_read_existing_secrets(reader, hostnames))
     if mode == "issuer":
+        installed = reader.boolean("certManagerInstalled", False)
+        if installed and reader.differs_from("certManagerVersion", DEFAULT_CERT_MANAGER_VERSION):
+            reader.fail(
+                "certManagerVersion",
+                "is only used when the program installs cert-manager (certManagerInstalled is true)",
+            )
         return TlsSettings(
             mode="issuer",
             cert_manager_version=version,
+            cert_manager_installed=installed,
             issuer=_read_issuer(reader),
             ca_bundle_pem=_read_ca_bundle(reader),
         )
@@ -168,6 +178,7 @@ def _refuse_keys_of_other_modes(reader: Reader, mode: TlsMode) -> None:
         "certManagerVersion": CERT_MANAGER_MODES,
         "existingTlsSecrets": ("existing",),
         "tlsIssuer": ("issuer",),
+        "certManagerInstalled": ("issuer",),
         "tlsCaBundle": ("issuer",),
     }
     for key, modes in owners.items():
@@ -182,6 +193,7 @@ DECLARED_DEFAULTS: dict[str, object] = {
     "caAllowAnyHostname": False,
     "certManagerVersion": DEFAULT_CERT_MANAGER_VERSION,
     "tlsCaBundle": "",
+    "certManagerInstalled": False,
 }
 
 
