@@ -173,7 +173,7 @@ if settings.gateway_hostnames and settings.tls.issuer is not None and settings.t
         ),
         opts=pulumi.ResourceOptions(depends_on=[guard]),
     )
-elif settings.gateway_hostnames and settings.tls.mode in ("cert-manager", "issuer"):
+elif settings.gateway_hostnames and settings.tls.mode in ("cert-manager", "issuer", "acme"):
     cert_manager_args = CertManagerArgs(
         version=settings.tls.cert_manager_version,
         helm_timeout_seconds=settings.helm_timeout_seconds,

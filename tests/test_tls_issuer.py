@@ -244,13 +244,14 @@ class TestThroughTheComponentApi:
         assert not evaluation.of_type("tls:index/selfSignedCert:SelfSignedCert")
 
 
+@pytest.fixture(scope="module")
+def installed() -> Evaluation:
+    from tools.mock_engine import evaluate
+
+    return evaluate("homelab", overrides={**ISSUER, "certManagerInstalled": True})
+
+
 class TestCertManagerAlreadyInstalled:
-    @pytest.fixture(scope="class")
-    def installed(self) -> Evaluation:
-        from tools.mock_engine import evaluate
-
-        return evaluate("homelab", overrides={**ISSUER, "certManagerInstalled": True})
-
     def test_nothing_is_installed_and_the_certificates_wait_for_the_check(self, installed: Evaluation) -> None:
         assert "cert-manager" not in installed.names()
         assert "cert-manager-namespace" not in installed.names()

@@ -8,9 +8,9 @@ import pulumi_command as command
 
 from . import names
 from .arguments import ArgsReader, ClusterArgs, camel_keys, check_cluster, cluster_of, token
-from .ingress import TlsIssuerArgs
 from .scripts import BASH, script
 from .settings.tls import IssuerRef
+from .tls_args import TlsIssuerArgs
 
 
 class IssuerCheckArgs(TypedDict):

@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal
 import pulumi
 from pydantic import AfterValidator
 
+from .acme import LETS_ENCRYPT, STAGING_ROOTS_PAGE, AcmeSettings, read_acme
 from .checks import RFC1123_LABEL, check_object_name
 from .reader import Model, Reader
 
@@ -35,14 +36,14 @@ SCALAR_KEYS = (
     "certManagerInstalled",
     "tlsCaBundle",
 )
-SECRET_KEYS = ("tlsCertificate", "tlsPrivateKey")
-STRUCTURED_KEYS = ("existingTlsSecrets", "tlsIssuer")
+SECRET_KEYS = ("tlsCertificate", "tlsPrivateKey", "acmeSolverSecret")
+STRUCTURED_KEYS = ("existingTlsSecrets", "tlsIssuer", "acme")
 
-TlsMode = Literal["private-ca", "provided", "cert-manager", "existing", "issuer"]
-TLS_MODES: tuple[TlsMode, ...] = ("private-ca", "provided", "cert-manager", "existing", "issuer")
+TlsMode = Literal["private-ca", "provided", "cert-manager", "existing", "issuer", "acme"]
+TLS_MODES: tuple[TlsMode, ...] = ("private-ca", "provided", "cert-manager", "existing", "issuer", "acme")
 CA_MODES = ("private-ca", "cert-manager")
 # The modes in which cert-manager signs the gateway's certificates (and the program installs it).
-CERT_MANAGER_MODES = ("cert-manager", "issuer")
+CERT_MANAGER_MODES = ("cert-manager", "issuer", "acme")
 ISSUER_KINDS = ("ClusterIssuer", "Issuer")
 # A Kubernetes object name (RFC 1123 subdomain), which is what cert-manager's issuers are named by.
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -104,6 +105,9 @@ class TlsSettings:
     ca_bundle_pem: str | None = None
     # issuer: cert-manager is on the cluster already (checked, not installed).
     cert_manager_installed: bool = False
+    # acme: the issuer's settings and the DNS provider's secret (a Pulumi secret).
+    acme: AcmeSettings | None = None
+    acme_solver_secret: pulumi.Output[str] | None = None
 
     def as_args(self) -> dict[str, Any]:
         """The certificates as a component argument (TlsArgs)."""
@@ -116,6 +120,9 @@ class TlsSettings:
         }
         if self.issuer is not None:
             args["issuer"] = {"kind": self.issuer.kind, "name": self.issuer.name}
+        if self.acme is not None and self.acme_solver_secret is not None:
+            args["acme"] = self.acme.model_dump(exclude_none=True)
+            args["acme_solver_secret"] = self.acme_solver_secret
         if self.certificate_pem is not None and self.private_key_pem is not None:
             args["certificate_pem"] = self.certificate_pem
             args["private_key_pem"] = self.private_key_pem
@@ -150,6 +157,15 @@ def read_tls(reader: Reader, hostnames: Sequence[str], is_secret: Callable[[str]
             issuer=_read_issuer(reader),
             ca_bundle_pem=_read_ca_bundle(reader),
         )
+    if mode == "acme":
+        acme, secret = read_acme(reader, hostnames, is_secret)
+        return TlsSettings(
+            mode="acme",
+            cert_manager_version=version,
+            acme=acme,
+            acme_solver_secret=pulumi.Output.secret(secret) if secret is not None else None,
+            ca_bundle_pem=_read_ca_bundle(reader),
+        )
     if mode != "provided":
         return TlsSettings(
             mode=mode,
@@ -179,7 +195,9 @@ def _refuse_keys_of_other_modes(reader: Reader, mode: TlsMode) -> None:
         "existingTlsSecrets": ("existing",),
         "tlsIssuer": ("issuer",),
         "certManagerInstalled": ("issuer",),
-        "tlsCaBundle": ("issuer",),
+        "tlsCaBundle": ("issuer", "acme"),
+        "acme": ("acme",),
+        "acmeSolverSecret": ("acme",),
     }
     for key, modes in owners.items():
         if mode not in modes and reader.differs_from(key, DECLARED_DEFAULTS.get(key)):
@@ -195,6 +213,17 @@ DECLARED_DEFAULTS: dict[str, object] = {
     "tlsCaBundle": "",
     "certManagerInstalled": False,
 }
+
+
+def check_front_door_trust(reader: Reader, tls: TlsSettings) -> None:
+    """With verifyFrontDoor: Let's Encrypt's staging certificates are trusted by no client, so the check needs
+    the staging roots; it never turns verification off."""
+    if tls.acme is not None and tls.acme.server_url == LETS_ENCRYPT["staging"] and tls.ca_bundle_pem is None:
+        reader.fail(
+            "tlsCaBundle",
+            f"is required with acme.server staging while verifyFrontDoor is true: no client trusts Let's Encrypt's "
+            f"staging roots; set it to them ({STAGING_ROOTS_PAGE}), or set verifyFrontDoor: false",
+        )
 
 
 def _read_issuer(reader: Reader) -> IssuerRef | None:
