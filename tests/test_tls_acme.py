@@ -400,3 +400,10 @@ class TestThroughTheComponentApi:
         assert certificate.inputs["spec"]["dnsNames"] == ["*.lab.example.org"]
         secret = evaluation.named("gateway-acme-solver").inputs["stringData"]
         assert is_secret(secret) and unwrap(secret) == {"api-token": TOKEN}
+
+
+def test_same_config_same_inputs(production: Evaluation) -> None:
+    again = evaluate("homelab", overrides=acme(), secrets=SECRET)
+    assert {r.urn: unwrap(r.inputs) for r in again.registrations.values()} == {
+        r.urn: unwrap(r.inputs) for r in production.registrations.values()
+    }
