@@ -331,7 +331,9 @@ class GatewayCertificates(pulumi.ComponentResource):
         SecretIssuerAnnotationsMismatch, reason IncorrectIssuer), and the issuing controller writes the Secret
         only once the new CertificateRequest is Ready with a signed certificate
         (pkg/controller/certificates/issuing/issuing_controller.go, ProcessItem -> issueCertificate), so the
-        old certificate keeps serving until then."""
+        old certificate keeps serving until then. The same check is in its readiness chain
+        (internal/controller/certificates/policies/policies.go, NewReadinessPolicyChain): the Certificate is
+        not Ready until the new certificate is in the Secret."""
         return [
             KubernetesObject(
                 f"{names.tls_secret(hostname)}-certificate",
