@@ -22,6 +22,9 @@ from homelab_mesh import (
     HttpRoutesArgs,
     IngressGateway,
     IngressGatewayArgs,
+    IssuerCheck,
+    IssuerCheckArgs,
+    IssuerKind,
     IstioAmbient,
     IstioAmbientArgs,
     ManagedGatewayApiArgs,
@@ -35,6 +38,7 @@ from homelab_mesh import (
     MonitoringArgs,
     MtlsMode,
     Platform,
+    TlsIssuerArgs,
     UpgradeGuard,
     UpgradeGuardArgs,
     inspection_environment,
@@ -158,8 +162,18 @@ if settings.demo_app is not None:
         demo_args["image_registry"] = settings.image_registry
     demo_app = DemoApp("demo-app", demo_args, opts=after(meshed[settings.demo_app.namespace]))
 
-cert_manager = None
-if settings.gateway_hostnames and settings.tls.mode == "cert-manager":
+cert_manager: CertManager | IssuerCheck | None = None
+if settings.gateway_hostnames and settings.tls.issuer is not None and settings.tls.cert_manager_installed:
+    # cert-manager is the cluster's already: the certificates wait for a check that it and the issuer are there.
+    cert_manager = IssuerCheck(
+        "cert-manager-issuer",
+        IssuerCheckArgs(
+            issuer=TlsIssuerArgs(kind=IssuerKind(settings.tls.issuer.kind), name=settings.tls.issuer.name),
+            cluster=cluster_args,
+        ),
+        opts=pulumi.ResourceOptions(depends_on=[guard]),
+    )
+elif settings.gateway_hostnames and settings.tls.mode in ("cert-manager", "issuer", "acme"):
     cert_manager_args = CertManagerArgs(
         version=settings.tls.cert_manager_version,
         helm_timeout_seconds=settings.helm_timeout_seconds,
@@ -229,6 +243,9 @@ if settings.verify_front_door and ingress is not None:
     )
     if ingress.certificates.ca_certificate_pem is not None:
         front_door_args["ca_certificate_pem"] = ingress.certificates.ca_certificate_pem
+    elif settings.tls.ca_bundle_pem is not None:
+        # tlsMode issuer: the CA a client trusts for that issuer; without it, the system trust store.
+        front_door_args["ca_certificate_pem"] = settings.tls.ca_bundle_pem
     # The demo app answers the first route of a new stack: check it once it is ready.
     FrontDoorCheck(
         "front-door", front_door_args, opts=after(ingress.gateway, ingress.redirect, *http_routes.routes, demo_app)

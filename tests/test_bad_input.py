@@ -57,7 +57,7 @@ CASES: dict[str, Bad] = {
     # --- scalar types and ranges -------------------------------------------------------------------------
     "platform-not-in-list": Bad({"platform": "talos"}, "platform", "is not one of none, k3s"),
     "mtls-mode-lower-case": Bad({"mtlsMode": "strict"}, "mtlsMode", "is not one of STRICT, PERMISSIVE"),
-    "tls-mode-unknown": Bad({"tlsMode": "acme"}, "tlsMode", "is not one of private-ca, provided"),
+    "tls-mode-unknown": Bad({"tlsMode": "letsencrypt"}, "tlsMode", "is not one of private-ca, provided"),
     "helm-timeout-too-low": Bad({"helmTimeoutSeconds": 30}, "helmTimeoutSeconds", "from 60 to 7200"),
     "helm-timeout-too-high": Bad({"helmTimeoutSeconds": 7201}, "helmTimeoutSeconds", "from 60 to 7200"),
     "helm-timeout-negative": Bad({"helmTimeoutSeconds": -5}, "helmTimeoutSeconds", "whole number"),

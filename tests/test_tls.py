@@ -386,7 +386,7 @@ def _names(evaluation: Evaluation, name: str) -> set[str]:
 
 
 BAD: dict[str, tuple[dict[str, Any], str, str]] = {
-    "unknown-mode": ({"tlsMode": "acme"}, "tlsMode", "is not one of private-ca, provided, cert-manager"),
+    "unknown-mode": ({"tlsMode": "letsencrypt"}, "tlsMode", "is not one of private-ca, provided, cert-manager"),
     "cert-manager-version-in-private-ca": (
         {"certManagerVersion": "v1.21.0"},
         "certManagerVersion",

@@ -17,8 +17,9 @@ from .demo_app import DemoApp, DemoAppArgs
 from .front_door import FrontDoorCheck, FrontDoorCheckArgs
 from .gateway_api import GatewayApiCrds, GatewayApiCrdsArgs
 from .handover import AddressHandover, AddressHandoverArgs
-from .ingress import IngressGateway, IngressGatewayArgs, TlsArgs, TlsMode
+from .ingress import IngressGateway, IngressGatewayArgs
 from .inspection import inspection_environment, read_adoption_plan
+from .issuer_check import IssuerCheck, IssuerCheckArgs
 from .istio import IstioAmbient, IstioAmbientArgs, ManagedGatewayApiArgs, MtlsMode, Platform
 from .mesh_namespace import (
     AllowFromArgs,
@@ -33,6 +34,7 @@ from .monitoring import Monitoring, MonitoringArgs
 from .names import GATEWAY_NAMESPACE
 from .routes import HttpRoutes, HttpRoutesArgs
 from .settings import ConfigError, Settings, load_settings
+from .tls_args import AcmeArgs, AcmeDnsProvider, AcmeSolverArgs, IssuerKind, TlsArgs, TlsIssuerArgs, TlsMode
 from .upgrade import Order
 from .upgrade_guard import GatewayApiCrdsOwner, UpgradeGuard, UpgradeGuardArgs
 from .verification import MeshVerification, MeshVerificationArgs
@@ -41,6 +43,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "GATEWAY_NAMESPACE",
+    "AcmeArgs",
+    "AcmeDnsProvider",
+    "AcmeSolverArgs",
     "AddressHandover",
     "AddressHandoverArgs",
     "AddressPoolArgs",
@@ -64,6 +69,9 @@ __all__ = [
     "HttpRoutesArgs",
     "IngressGateway",
     "IngressGatewayArgs",
+    "IssuerCheck",
+    "IssuerCheckArgs",
+    "IssuerKind",
     "IstioAmbient",
     "IstioAmbientArgs",
     "ManagedGatewayApiArgs",
@@ -87,6 +95,7 @@ __all__ = [
     "RouteRuleArgs",
     "Settings",
     "TlsArgs",
+    "TlsIssuerArgs",
     "TlsMode",
     "UpgradeGuard",
     "UpgradeGuardArgs",

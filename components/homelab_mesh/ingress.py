@@ -3,7 +3,6 @@
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from enum import Enum
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
@@ -12,51 +11,17 @@ import yaml
 from . import names
 from .arguments import ArgsReader, RouteArgs, by_urn_only, component_options, token
 from .cert_manager import CertManager
+from .issuer_check import IssuerCheck
 from .kubernetes import KubernetesObject, metadata, namespace
-from .settings.checks import check_hostname, check_object_name
 from .settings.network import check_address
 from .settings.routes import Route
-from .settings.tls import (
-    CA_MODES,
-    CA_VALIDITY_DAYS_RANGE,
-    DEFAULT_CA_SUFFIXES,
-    DEFAULT_CA_VALIDITY_DAYS,
-    TlsSettings,
-)
 from .tls import GatewayCertificates, GatewayCertificatesArgs
+from .tls_args import TlsArgs, tls_settings
 
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 # The label istiod puts on every object it generates for a Gateway, pods included.
 GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
 REDIRECT_ROUTE = "http-to-https"
-
-
-class TlsMode(Enum):
-    """Where the gateway's certificates come from (docs/certificates.md)."""
-
-    PRIVATE_CA = "private-ca"
-    CERT_MANAGER = "cert-manager"
-    PROVIDED = "provided"
-    EXISTING = "existing"
-
-
-class TlsArgs(TypedDict):
-    """The gateway's certificates."""
-
-    mode: NotRequired[TlsMode]
-    """private-ca (default), cert-manager, provided or existing."""
-    certificate_pem: NotRequired[pulumi.Input[str]]
-    """provided: the certificate chain (PEM) for every hostname."""
-    private_key_pem: NotRequired[pulumi.Input[str]]
-    """provided: its private key (PEM); kept secret."""
-    ca_validity_days: NotRequired[int]
-    """private-ca and cert-manager: the private CA's validity; default 1825."""
-    ca_allowed_suffixes: NotRequired[list[str]]
-    """private-ca and cert-manager: name suffixes the CA may sign besides .local and .home.arpa."""
-    ca_allow_any_hostname: NotRequired[bool]
-    """private-ca and cert-manager: let the CA sign any hostname; default false."""
-    existing_secrets: NotRequired[dict[str, str]]
-    """existing: hostname -> its TLS Secret in the gateway namespace."""
 
 
 class IngressGatewayArgs(TypedDict):
@@ -197,8 +162,9 @@ def redirect_route_spec(hostnames: Sequence[str]) -> dict[str, Any]:
 class IngressGateway(pulumi.ComponentResource):
     """A Gateway API Gateway (class istio) in istio-gateway, one HTTPS listener per hostname with its
     certificate, and the HTTP-to-HTTPS redirect. The Gateway waits for what the component depends on
-    (istiod, the Gateway API CRDs, MetalLB); a CertManager among it is waited for by the certificates. Through
-    the component host, where dependencies arrive as URNs, the certificates wait for all of them too."""
+    (istiod, the Gateway API CRDs, MetalLB); a CertManager or IssuerCheck among it is waited for by the
+    certificates. Through the component host, where dependencies arrive as URNs, the certificates wait for all
+    of them too."""
 
     address: pulumi.Output[str | None]
     """The gateway's LAN address, once the Gateway is Programmed."""
@@ -211,7 +177,7 @@ class IngressGateway(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: IngressGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         reader = ArgsReader("IngressGateway", name, args)
-        tls = _tls_settings(reader, name, args)
+        tls = tls_settings(reader, name, args)
         routes: list[Route] = reader.models("routes", Route, args.get("routes") or [])
         address = reader.checked("address", check_address)
         replicas = reader.whole_number("replicas", 1, 1, 10)
@@ -221,9 +187,9 @@ class IngressGateway(pulumi.ComponentResource):
         hostnames = tuple(args["hostnames"])
         address_from_metallb = bool(args.get("address_from_metallb", True))
         cert_manager = [
-            resource for resource in waits_for if isinstance(resource, CertManager) or by_urn_only(resource)
+            resource for resource in waits_for if _cert_manager_readiness(resource) or by_urn_only(resource)
         ]
-        gateway_waits_for = [resource for resource in waits_for if not isinstance(resource, CertManager)]
+        gateway_waits_for = [resource for resource in waits_for if not _cert_manager_readiness(resource)]
         # Labelled as in the homelab's own setup; istiod still marks the gateway pods dataplane-mode=none.
         self.namespace = namespace(
             names.GATEWAY_NAMESPACE,
@@ -295,46 +261,11 @@ class IngressGateway(pulumi.ComponentResource):
         )
 
 
+def _cert_manager_readiness(resource: pulumi.Resource) -> bool:
+    """What the certificates wait for: cert-manager installed, or found with the issuer Ready."""
+    return isinstance(resource, (CertManager, IssuerCheck))
+
+
 def _first_address(status: Mapping[str, Any] | None) -> str | None:
     addresses = (status or {}).get("addresses") or []
     return addresses[0].get("value") if addresses else None
-
-
-def _tls_settings(reader: ArgsReader, name: str, args: IngressGatewayArgs) -> TlsSettings:
-    """The hostnames and certificates through the stack file's checks (components/settings/tls.py)."""
-    hostnames = reader.required("hostnames") or []
-    for index, hostname in enumerate(hostnames):
-        reader.check(f"hostnames[{index}]", check_hostname, hostname)
-    tls = ArgsReader("IngressGateway", name, args.get("tls") or {}, prefix="tls.")
-    mode = tls.choice("mode", "private-ca", ("private-ca", "cert-manager", "provided", "existing"))
-    validity = tls.whole_number("ca_validity_days", DEFAULT_CA_VALIDITY_DAYS, *CA_VALIDITY_DAYS_RANGE)
-    suffixes = (*DEFAULT_CA_SUFFIXES, *(tls.args.get("ca_allowed_suffixes") or []))
-    allow_any = bool(tls.args.get("ca_allow_any_hostname", False))
-    if mode in CA_MODES and not allow_any:
-        for index, hostname in enumerate(hostnames):
-            if isinstance(hostname, str) and not any(hostname.endswith(suffix) for suffix in suffixes):
-                reader.fail(
-                    f"hostnames[{index}]",
-                    f"{json.dumps(hostname)} is outside the names this program's CA may sign ({', '.join(suffixes)}); "
-                    "add its suffix to caAllowedSuffixes, or set caAllowAnyHostname: true to let the CA sign any name",
-                )
-    existing = tls.args.get("existing_secrets") or {}
-    if mode == "existing":
-        for hostname in hostnames:
-            if hostname not in existing:
-                tls.fail(f"existingSecrets.{hostname}", "is required: the TLS Secret this hostname's listener uses")
-        for hostname, secret in existing.items():
-            tls.check(f"existingSecrets.{hostname}", lambda value: check_object_name(value, "Secret"), secret)
-    certificate, private_key = tls.args.get("certificate_pem"), tls.args.get("private_key_pem")
-    if mode == "provided" and (certificate is None or private_key is None):
-        tls.fail("mode", "provided needs certificatePem and privateKeyPem")
-    reader.problems.extend(tls.problems)
-    return TlsSettings(
-        mode=mode,
-        certificate_pem=pulumi.Output.secret(certificate) if certificate is not None else None,
-        private_key_pem=pulumi.Output.secret(private_key) if private_key is not None else None,
-        ca_validity_days=validity,
-        ca_allowed_suffixes=suffixes,
-        ca_allow_any_hostname=allow_any,
-        existing_secrets=dict(existing),
-    )

@@ -18,6 +18,7 @@ from .front_door import FrontDoorCheck
 from .gateway_api import GatewayApiCrds
 from .handover import AddressHandover
 from .ingress import IngressGateway
+from .issuer_check import IssuerCheck
 from .istio import IstioAmbient
 from .mesh_namespace import MeshedNamespace
 from .metallb import MetalLB
@@ -36,6 +37,7 @@ COMPONENTS: tuple[type[pulumi.ComponentResource], ...] = (
     MeshedNamespace,
     DemoApp,
     CertManager,
+    IssuerCheck,
     IngressGateway,
     HttpRoutes,
     Monitoring,

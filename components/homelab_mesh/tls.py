@@ -3,7 +3,10 @@
 `private-ca`: a private CA made by pulumi-tls signs one certificate per hostname (`.local` names have no
 public CA); `pulumi up` renews each in its last 30 days. `cert-manager`: the same CA, handed to a
 namespaced cert-manager `Issuer` in the gateway namespace, and one `Certificate` per hostname that
-cert-manager renews in the cluster.
+cert-manager renews in the cluster. `issuer`: the same Certificates, signed by an issuer the user already runs
+(`tlsIssuer`), and no issuer or CA made here. `acme`: a namespaced ACME `Issuer` (DNS-01) beside the Certificates,
+its DNS provider's secret in a Secret there; one Certificate per hostname, or with `wildcard` one per parent
+domain (`*.<domain>`).
 `provided`: the user's own certificate and key from secret config, one Secret for all. `existing`: the
 TLS Secrets already in the gateway namespace, one per hostname, referenced as they are (nothing created). The Secret a
 hostname's listener uses has the same name in `private-ca` and `cert-manager` modes. Private keys only
@@ -12,6 +15,7 @@ ever travel as Pulumi secrets.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +26,7 @@ import pulumi_tls as tls
 from . import names
 from .kubernetes import KubernetesObject, metadata
 from .settings import TlsSettings
+from .settings.acme import DEFAULT_TSIG_ALGORITHM, LETS_ENCRYPT, SECRET_KEYS, AcmeSettings, parent_domain
 
 # Apple platforms reject user-trusted server certificates valid for more than 825 days.
 CERTIFICATE_VALIDITY_HOURS = 365 * 24
@@ -31,6 +36,7 @@ CERT_MANAGER_DURATION = "2160h"
 CERT_MANAGER_RENEW_BEFORE = "720h"
 PROVIDED_SECRET = "tls-gateway"
 CA_ISSUER = f"{names.PROJECT}-ca"
+ACME_SOLVER_SECRET = f"{names.PROJECT}-acme-solver"
 CERT_MANAGER_API = "cert-manager.io/v1"
 READY = {"pulumi.com/waitFor": "condition=Ready"}
 
@@ -51,19 +57,80 @@ def ca_issuer_spec(secret_name: str) -> dict[str, Any]:
     return {"ca": {"secretName": secret_name}}
 
 
-def certificate_spec(hostname: str) -> dict[str, Any]:
-    """A cert-manager Certificate for one listener, written to the Secret that listener references."""
+def issuer_ref(kind: str, name: str) -> dict[str, str]:
+    return {"group": "cert-manager.io", "kind": kind, "name": name}
+
+
+def certificate_spec(hostname: str, issuer: dict[str, str] | None = None, acme: bool = False) -> dict[str, Any]:
+    """A cert-manager Certificate for one listener, written to the Secret that listener references.
+
+    ACME: no duration or renewBefore. The ACME server decides the lifetime, and cert-manager v1.21.1 renews at
+    two thirds of the lifetime actually issued, or in the window the server suggests (ACME renewal information)
+    (pkg/util/pki/renewaltime.go, RenewalTime and desiredRenewalTime)."""
+    lifetime = {} if acme else {"duration": CERT_MANAGER_DURATION, "renewBefore": CERT_MANAGER_RENEW_BEFORE}
     return {
         "secretName": names.tls_secret(hostname),
         "dnsNames": [hostname],
-        "duration": CERT_MANAGER_DURATION,
-        "renewBefore": CERT_MANAGER_RENEW_BEFORE,
+        **lifetime,
         # A new key at every renewal. (The private-ca mode keeps each hostname's key: a renewal replaces only
         # its LocallySignedCert.)
         "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
         "usages": ["digital signature", "server auth"],
-        "issuerRef": {"group": "cert-manager.io", "kind": "Issuer", "name": CA_ISSUER},
+        "issuerRef": issuer or issuer_ref("Issuer", CA_ISSUER),
     }
+
+
+def acme_issuer_name(server_url: str) -> str:
+    """One issuer (and ACME account) per directory: moving from staging to production changes the Certificates'
+    issuerRef, which is what makes cert-manager re-issue them (GatewayCertificates._certificates)."""
+    for name, url in LETS_ENCRYPT.items():
+        if url == server_url:
+            return f"{names.PROJECT}-acme-{name}"
+    return f"{names.PROJECT}-acme-{hashlib.sha256(server_url.encode()).hexdigest()[:10]}"
+
+
+def dns01_solver(acme: AcmeSettings) -> dict[str, Any]:
+    """The DNS-01 solver, fields as cert-manager v1.21.1 names them (pkg/apis/acme/v1/types_issuer.go:
+    ACMEIssuerDNS01ProviderCloudflare, ...Route53, ...RFC2136); the secret is read from the solver Secret."""
+    solver = acme.solver
+    secret = {"name": ACME_SOLVER_SECRET, "key": SECRET_KEYS[solver.provider]}
+    if solver.provider == "cloudflare":
+        return {"cloudflare": {"apiTokenSecretRef": secret}}
+    if solver.provider == "route53":
+        route53: dict[str, Any] = {
+            "region": solver.region,
+            "accessKeyIDSecretRef": {"name": ACME_SOLVER_SECRET, "key": "access-key-id"},
+            "secretAccessKeySecretRef": secret,
+        }
+        if solver.hosted_zone_id:
+            route53["hostedZoneID"] = solver.hosted_zone_id
+        return {"route53": route53}
+    return {
+        "rfc2136": {
+            "nameserver": solver.nameserver,
+            "tsigKeyName": solver.tsig_key_name,
+            "tsigAlgorithm": (solver.tsig_algorithm or DEFAULT_TSIG_ALGORITHM).upper(),
+            "tsigSecretSecretRef": secret,
+        }
+    }
+
+
+def acme_issuer_spec(acme: AcmeSettings) -> dict[str, Any]:
+    issuer = acme_issuer_name(acme.server_url)
+    return {
+        "acme": {
+            "server": acme.server_url,
+            "email": acme.email,
+            # The account key, which cert-manager generates and keeps in this Secret (one account per issuer).
+            "privateKeySecretRef": {"name": f"{issuer}-account"},
+            "solvers": [{"dns01": dns01_solver(acme)}],
+        }
+    }
+
+
+def acme_certificates(hostnames: Sequence[str], wildcard: bool) -> dict[str, str]:
+    """Each hostname -> the name its certificate is requested for: itself, or `*.<parent domain>`."""
+    return {hostname: f"*.{parent_domain(hostname)}" if wildcard else hostname for hostname in hostnames}
 
 
 def _key(name: str, parent: pulumi.Resource) -> tls.PrivateKey:
@@ -98,6 +165,14 @@ class GatewayCertificates(pulumi.ComponentResource):
             self.ready = []
         elif args.tls.mode == "cert-manager":
             self.ready = self._cert_manager(args, *self._ca(args))
+        elif args.tls.mode == "acme":
+            self.ready = self._acme(args)
+        elif args.tls.mode == "issuer":
+            assert args.tls.issuer is not None
+            # The issuer exists already: the Certificates wait only for cert-manager's webhook to admit them.
+            self.ready = self._certificates(
+                args, issuer_ref(args.tls.issuer.kind, args.tls.issuer.name), [*args.cert_manager]
+            )
         else:
             self._private_ca(args, *self._ca(args))
             self.ready = list(self.secrets)
@@ -206,6 +281,59 @@ class GatewayCertificates(pulumi.ComponentResource):
             spec=ca_issuer_spec(CA_ISSUER),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ca_secret, *args.cert_manager]),
         )
+        return self._certificates(args, None, [issuer])
+
+    def _acme(self, args: GatewayCertificatesArgs) -> list[KubernetesObject]:
+        acme, secret = args.tls.acme, args.tls.acme_solver_secret
+        assert acme is not None and secret is not None
+        data: dict[str, pulumi.Input[str]] = {SECRET_KEYS[acme.solver.provider]: pulumi.Output.secret(secret)}
+        if acme.solver.provider == "route53" and acme.solver.access_key_id:
+            data["access-key-id"] = acme.solver.access_key_id
+        # A namespaced Issuer reads its solver's Secret from its own namespace: beside the listeners' keys.
+        solver_secret = KubernetesObject(
+            "gateway-acme-solver",
+            api_version="v1",
+            kind="Secret",
+            metadata=metadata(ACME_SOLVER_SECRET, args.namespace),
+            type="Opaque",
+            stringData=data,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+        )
+        self.secrets.append(solver_secret)
+        name = acme_issuer_name(acme.server_url)
+        issuer = KubernetesObject(
+            "gateway-acme-issuer",
+            api_version=CERT_MANAGER_API,
+            kind="Issuer",
+            # Ready once cert-manager has registered (or found) the ACME account with the server.
+            metadata=metadata(name, args.namespace, annotations=READY),
+            spec=acme_issuer_spec(acme),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[solver_secret, *args.cert_manager]),
+        )
+        requested = acme_certificates(args.hostnames, acme.wildcard)
+        self.secret_names = {hostname: names.tls_secret(name) for hostname, name in requested.items()}
+        unique = list(dict.fromkeys(requested.values()))
+        return self._certificates(args, issuer_ref("Issuer", name), [issuer], unique, acme=True)
+
+    def _certificates(
+        self,
+        args: GatewayCertificatesArgs,
+        issuer: dict[str, str] | None,
+        waits_for: Sequence[pulumi.Resource],
+        requested: Sequence[str] | None = None,
+        acme: bool = False,
+    ) -> list[KubernetesObject]:
+        """One Certificate per hostname, with the same logical names in cert-manager and issuer modes.
+
+        Switching between them (or to another issuer) updates `issuerRef` in place; the listener's Secret is
+        never replaced. cert-manager v1.21.1 then re-issues into the same Secret: its trigger sees the Secret's
+        issuer annotations differ from `issuerRef` (internal/controller/certificates/policies/checks.go,
+        SecretIssuerAnnotationsMismatch, reason IncorrectIssuer), and the issuing controller writes the Secret
+        only once the new CertificateRequest is Ready with a signed certificate
+        (pkg/controller/certificates/issuing/issuing_controller.go, ProcessItem -> issueCertificate), so the
+        old certificate keeps serving until then. The same check is in its readiness chain
+        (internal/controller/certificates/policies/policies.go, NewReadinessPolicyChain): the Certificate is
+        not Ready until the new certificate is in the Secret."""
         return [
             KubernetesObject(
                 f"{names.tls_secret(hostname)}-certificate",
@@ -213,8 +341,8 @@ class GatewayCertificates(pulumi.ComponentResource):
                 kind="Certificate",
                 # Ready once the signed certificate is in the Secret the listener references.
                 metadata=metadata(names.tls_secret(hostname), args.namespace, annotations=READY),
-                spec=certificate_spec(hostname),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[issuer, *args.depends_on]),
+                spec=certificate_spec(hostname, issuer, acme),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*waits_for, *args.depends_on]),
             )
-            for hostname in args.hostnames
+            for hostname in (args.hostnames if requested is None else requested)
         ]

@@ -187,6 +187,8 @@ def parse_settings(
     verify_mesh = reader.boolean("verifyMesh", True)
     verify_timeout = reader.integer("verifyTimeoutSeconds", 300, 30, 3600)
     verify_front_door = reader.boolean("verifyFrontDoor", True)
+    if verify_front_door:
+        tls.check_front_door_trust(reader, tls_settings)
     resources = mesh.read_resources(reader)
     helm_values = charts.read_helm_values(reader)
     image_registry = charts.read_image_registry(reader)
@@ -202,7 +204,10 @@ def parse_settings(
         helm_values,
         {
             "metallb": ("metallbEnabled: true", metallb is not None),
-            "cert-manager": ("tlsMode: cert-manager", tls_settings.mode == "cert-manager"),
+            "cert-manager": (
+                "tlsMode: cert-manager, issuer or acme, unless certManagerInstalled",
+                tls_settings.mode in tls.CERT_MANAGER_MODES and not tls_settings.cert_manager_installed,
+            ),
         },
     )
     monitoring = reader.boolean("monitoring", False)

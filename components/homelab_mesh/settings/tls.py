@@ -5,29 +5,48 @@ gateway hostnames, and those must fall under `caAllowedSuffixes` (plus `.local` 
 `caAllowAnyHostname` is true. `provided` takes the user's certificate and key, which are parsed and
 checked here (key matches, every hostname covered, valid now). `existing` serves the TLS Secrets already in
 the gateway namespace, one per hostname (`existingTlsSecrets`): a cluster taken over keeps the certificates
-its clients trust, and no key passes through Pulumi. Key material is never repeated in a message.
+its clients trust, and no key passes through Pulumi. `issuer` has cert-manager sign with an issuer the user
+already runs (`tlsIssuer`: a company CA, an ACME account set up elsewhere); the program creates no issuer and
+places no limit on the names, which are the issuer's to judge. `tlsCaBundle` names the CA a client must trust
+for that issuer's certificates, for the front-door check. Key material is never repeated in a message.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pulumi
+from pydantic import AfterValidator
 
+from .acme import LETS_ENCRYPT, STAGING_ROOTS_PAGE, AcmeSettings, read_acme
 from .checks import RFC1123_LABEL, check_object_name
-from .reader import Reader
+from .reader import Model, Reader
 
-SCALAR_KEYS = ("tlsMode", "caValidityDays", "caAllowedSuffixes", "caAllowAnyHostname", "certManagerVersion")
-SECRET_KEYS = ("tlsCertificate", "tlsPrivateKey")
-STRUCTURED_KEYS = ("existingTlsSecrets",)
+SCALAR_KEYS = (
+    "tlsMode",
+    "caValidityDays",
+    "caAllowedSuffixes",
+    "caAllowAnyHostname",
+    "certManagerVersion",
+    "certManagerInstalled",
+    "tlsCaBundle",
+)
+SECRET_KEYS = ("tlsCertificate", "tlsPrivateKey", "acmeSolverSecret")
+STRUCTURED_KEYS = ("existingTlsSecrets", "tlsIssuer", "acme")
 
-TlsMode = Literal["private-ca", "provided", "cert-manager", "existing"]
-TLS_MODES: tuple[TlsMode, ...] = ("private-ca", "provided", "cert-manager", "existing")
+TlsMode = Literal["private-ca", "provided", "cert-manager", "existing", "issuer", "acme"]
+TLS_MODES: tuple[TlsMode, ...] = ("private-ca", "provided", "cert-manager", "existing", "issuer", "acme")
 CA_MODES = ("private-ca", "cert-manager")
+# The modes in which cert-manager signs the gateway's certificates (and the program installs it).
+CERT_MANAGER_MODES = ("cert-manager", "issuer", "acme")
+ISSUER_KINDS = ("ClusterIssuer", "Issuer")
+# A Kubernetes object name (RFC 1123 subdomain), which is what cert-manager's issuers are named by.
+_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 # Names nobody can buy: mDNS (RFC 6762) and the home network's own domain (RFC 8375).
 DEFAULT_CA_SUFFIXES = (".local", ".home.arpa")
@@ -38,6 +57,36 @@ CA_VALIDITY_DAYS_RANGE = (400, 10 * 365)
 
 # cert-manager's chart versions carry the leading v (v1.21.1, the newest release in November 2026).
 DEFAULT_CERT_MANAGER_VERSION = "v1.21.1"
+
+
+def check_issuer_name(name: object) -> str:
+    if not isinstance(name, str) or len(name) > 253 or not _SUBDOMAIN.match(name):
+        raise ValueError(f"{json.dumps(name)} is not a valid issuer name (RFC 1123 subdomain, e.g. company-ca)")
+    return name
+
+
+def check_issuer_kind(kind: object) -> str:
+    if kind not in ISSUER_KINDS:
+        raise ValueError(
+            f"{json.dumps(kind)} is not ClusterIssuer or Issuer (an Issuer must be in the gateway's namespace, "
+            "istio-gateway)"
+        )
+    return str(kind)
+
+
+class IssuerRef(Model):
+    """tlsIssuer: the cert-manager issuer, already on the cluster, that signs the gateway's certificates."""
+
+    kind: Annotated[str, AfterValidator(check_issuer_kind)]
+    name: Annotated[str, AfterValidator(check_issuer_name)]
+
+
+def check_ca_bundle(pem: object) -> str:
+    """Public certificates only: the front-door check trusts exactly these (never a private key)."""
+    text = pem if isinstance(pem, str) else ""
+    if "-----BEGIN CERTIFICATE-----" not in text or "PRIVATE KEY-----" in text:
+        raise ValueError("is not a PEM certificate bundle (-----BEGIN CERTIFICATE----- blocks, no private key)")
+    return text
 
 
 @dataclass(frozen=True)
@@ -51,6 +100,14 @@ class TlsSettings:
     cert_manager_version: str = DEFAULT_CERT_MANAGER_VERSION
     # existing: hostname -> name of its TLS Secret in the gateway namespace.
     existing_secrets: Mapping[str, str] = field(default_factory=dict)
+    # issuer: the issuer that signs, and the CA a client trusts for it (None: the system trust store).
+    issuer: IssuerRef | None = None
+    ca_bundle_pem: str | None = None
+    # issuer: cert-manager is on the cluster already (checked, not installed).
+    cert_manager_installed: bool = False
+    # acme: the issuer's settings and the DNS provider's secret (a Pulumi secret).
+    acme: AcmeSettings | None = None
+    acme_solver_secret: pulumi.Output[str] | None = None
 
     def as_args(self) -> dict[str, Any]:
         """The certificates as a component argument (TlsArgs)."""
@@ -61,6 +118,11 @@ class TlsSettings:
             "ca_allow_any_hostname": self.ca_allow_any_hostname,
             "existing_secrets": dict(self.existing_secrets),
         }
+        if self.issuer is not None:
+            args["issuer"] = {"kind": self.issuer.kind, "name": self.issuer.name}
+        if self.acme is not None and self.acme_solver_secret is not None:
+            args["acme"] = self.acme.model_dump(exclude_none=True)
+            args["acme_solver_secret"] = self.acme_solver_secret
         if self.certificate_pem is not None and self.private_key_pem is not None:
             args["certificate_pem"] = self.certificate_pem
             args["private_key_pem"] = self.private_key_pem
@@ -81,6 +143,29 @@ def read_tls(reader: Reader, hostnames: Sequence[str], is_secret: Callable[[str]
 
     if mode == "existing":
         return TlsSettings(mode="existing", existing_secrets=_read_existing_secrets(reader, hostnames))
+    if mode == "issuer":
+        installed = reader.boolean("certManagerInstalled", False)
+        if installed and reader.differs_from("certManagerVersion", DEFAULT_CERT_MANAGER_VERSION):
+            reader.fail(
+                "certManagerVersion",
+                "is only used when the program installs cert-manager (certManagerInstalled is true)",
+            )
+        return TlsSettings(
+            mode="issuer",
+            cert_manager_version=version,
+            cert_manager_installed=installed,
+            issuer=_read_issuer(reader),
+            ca_bundle_pem=_read_ca_bundle(reader),
+        )
+    if mode == "acme":
+        acme, secret = read_acme(reader, hostnames, is_secret)
+        return TlsSettings(
+            mode="acme",
+            cert_manager_version=version,
+            acme=acme,
+            acme_solver_secret=pulumi.Output.secret(secret) if secret is not None else None,
+            ca_bundle_pem=_read_ca_bundle(reader),
+        )
     if mode != "provided":
         return TlsSettings(
             mode=mode,
@@ -106,8 +191,13 @@ def _refuse_keys_of_other_modes(reader: Reader, mode: TlsMode) -> None:
         "caValidityDays": CA_MODES,
         "caAllowedSuffixes": CA_MODES,
         "caAllowAnyHostname": CA_MODES,
-        "certManagerVersion": ("cert-manager",),
+        "certManagerVersion": CERT_MANAGER_MODES,
         "existingTlsSecrets": ("existing",),
+        "tlsIssuer": ("issuer",),
+        "certManagerInstalled": ("issuer",),
+        "tlsCaBundle": ("issuer", "acme"),
+        "acme": ("acme",),
+        "acmeSolverSecret": ("acme",),
     }
     for key, modes in owners.items():
         if mode not in modes and reader.differs_from(key, DECLARED_DEFAULTS.get(key)):
@@ -120,7 +210,42 @@ DECLARED_DEFAULTS: dict[str, object] = {
     "caAllowedSuffixes": [],
     "caAllowAnyHostname": False,
     "certManagerVersion": DEFAULT_CERT_MANAGER_VERSION,
+    "tlsCaBundle": "",
+    "certManagerInstalled": False,
 }
+
+
+def check_front_door_trust(reader: Reader, tls: TlsSettings) -> None:
+    """With verifyFrontDoor: Let's Encrypt's staging certificates are trusted by no client, so the check needs
+    the staging roots; it never turns verification off."""
+    if tls.acme is not None and tls.acme.server_url == LETS_ENCRYPT["staging"] and tls.ca_bundle_pem is None:
+        reader.fail(
+            "tlsCaBundle",
+            f"is required with acme.server staging while verifyFrontDoor is true: no client trusts Let's Encrypt's "
+            f"staging roots; set it to them ({STAGING_ROOTS_PAGE}), or set verifyFrontDoor: false",
+        )
+
+
+def _read_issuer(reader: Reader) -> IssuerRef | None:
+    value = reader.json_value("tlsIssuer", None, dict, "an object with kind (ClusterIssuer or Issuer) and name")
+    if value is None:
+        if not reader.has_failed("tlsIssuer"):
+            reader.fail(
+                "tlsIssuer",
+                "is required with tlsMode: issuer: `pulumi config set --path tlsIssuer.kind ClusterIssuer` and "
+                "`pulumi config set --path tlsIssuer.name <issuer>`",
+            )
+        return None
+    issuer: IssuerRef | None = reader.model("tlsIssuer", IssuerRef, value)
+    return issuer
+
+
+def _read_ca_bundle(reader: Reader) -> str | None:
+    bundle = reader.text("tlsCaBundle", "")
+    if not bundle:
+        return None
+    checked: str | None = reader.check("tlsCaBundle", check_ca_bundle, bundle)
+    return checked
 
 
 def _read_existing_secrets(reader: Reader, hostnames: Sequence[str]) -> dict[str, str]:
