@@ -333,7 +333,10 @@ class GatewayCertificates(pulumi.ComponentResource):
         (pkg/controller/certificates/issuing/issuing_controller.go, ProcessItem -> issueCertificate), so the
         old certificate keeps serving until then. The same check is in its readiness chain
         (internal/controller/certificates/policies/policies.go, NewReadinessPolicyChain): the Certificate is
-        not Ready until the new certificate is in the Secret."""
+        not Ready until the new certificate is in the Secret. Pulumi's `waitFor: condition=Ready` never takes
+        the Ready of the previous spec for it: it waits while the condition's observedGeneration is below the
+        object's generation, which the issuerRef change raised (pulumi-kubernetes provider/pkg/await/condition/
+        kubectl.go, vendored from kubectl wait)."""
         return [
             KubernetesObject(
                 f"{names.tls_secret(hostname)}-certificate",
