@@ -604,10 +604,28 @@ class TestE2eExamples:
             assert result.returncode == 0, result.stderr
             assert result.stdout.strip() == isolated, extra
 
-    def test_the_provider_plugin_is_the_release_of_the_locked_pulumi_kubernetes(self) -> None:
-        version = locked_version("requirements.lock", "pulumi-kubernetes")
-        install = self.step("The Kubernetes provider plugin")["run"]
-        assert install == f"pulumi plugin install resource kubernetes {version}"
+    @pytest.mark.parametrize("lock", ["requirements.lock", None], ids=["the-lock", "no-pin"])
+    def test_the_provider_plugin_is_the_release_of_the_locked_pulumi_kubernetes(
+        self, tmp_path: Path, lock: str | None
+    ) -> None:
+        """The step as the runner runs it, with a stand-in `pulumi` that records its arguments; without a
+        pulumi-kubernetes pin in the lock it fails rather than install the newest release."""
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        (bin_dir / "pulumi").write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/pulumi-args\n')
+        (bin_dir / "pulumi").chmod(0o755)
+        step = dict(self.step("The Kubernetes provider plugin"))
+        if lock is None:
+            (tmp_path / "requirements.lock").write_text("pulumi==3.272.0 \\\n    --hash=sha256:00\n")
+            step["run"] = step["run"].replace("requirements.lock", f"{tmp_path}/requirements.lock")
+        result, _ = run_step(step, tmp_path, {"PATH": f"{bin_dir}:{os.environ['PATH']}"})
+        if lock is None:
+            assert result.returncode == 1 and "::error::" in result.stdout
+            assert not (tmp_path / "pulumi-args").exists()
+            return
+        assert result.returncode == 0, result.stderr
+        version = locked_version(lock, "pulumi-kubernetes")
+        assert (tmp_path / "pulumi-args").read_text() == f"plugin install resource kubernetes {version}\n"
 
     def test_the_stacks_live_in_a_file_backend_in_the_runners_temporary_directory(self, tmp_path: Path) -> None:
         from tests.e2e.harness import TEST_PASSPHRASE
