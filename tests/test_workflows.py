@@ -581,7 +581,7 @@ class TestE2eExamples:
         assert (ROOT / "examples" / "yaml" / "../../components" / "PulumiPlugin.yaml").resolve().is_file()
         assert stack["run"] == "pulumi stack init examples"
         assert preview["run"] == "pulumi preview --stack examples --non-interactive --diff"
-        # Both install the plugin (a local path is installed on every use) without build isolation.
+        # `package add` installs the plugin (and the preview may again): both without build isolation.
         assert add["env"] == {"PIP_NO_BUILD_ISOLATION": "0"} and preview["env"] == add["env"]
 
     def test_pip_reads_the_variable_as_no_build_isolation(self) -> None:
