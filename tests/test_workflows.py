@@ -35,6 +35,11 @@ PROGRAM_INSTALL = (
 DEV_INSTALL = (
     f"python3 -m venv venv && venv/bin/pip install -q --require-hashes -r requirements-dev.lock && {PACKAGE_INSTALL}"
 )
+# The component plugin's virtualenv for the examples job: the program's lock, then the package, as above.
+PLUGIN_VENV_INSTALL = (
+    "python3 -m venv components/venv && components/venv/bin/pip install -q --require-hashes -r requirements.lock "
+    "&& components/venv/bin/pip install -q --no-deps --no-build-isolation ./components"
+)
 PULUMI_ACTION = "pulumi/actions"
 BACKEND_SECRETS = {"PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_ACCESS_TOKEN"}
 # Each environment's kubeconfig: the deploy identity only in the protected `homelab` environment, the
@@ -204,7 +209,7 @@ def test_every_install_is_hash_checked_from_a_lock(path: Path) -> None:
     installs = [step["run"] for _, _, step in steps(load(path.name)) if "pip install" in step.get("run", "")]
     assert installs
     for command in installs:
-        assert command in (TEST_COMMAND, PROGRAM_INSTALL, DEV_INSTALL), command
+        assert command in (TEST_COMMAND, PROGRAM_INSTALL, DEV_INSTALL, PLUGIN_VENV_INSTALL), command
 
 
 def test_zizmor_finds_nothing_of_medium_severity_or_above() -> None:
@@ -513,6 +518,150 @@ class TestE2e:
         written = (tmp_path / "e2e-report" / "summary.md").read_text()
         assert "No scenario ran" in written
         assert job_summary.read_text() == written
+
+
+class TestE2eExamples:
+    workflow = load("e2e.yml")
+    job = workflow["jobs"]["examples"]
+
+    def step(self, start: str) -> Step:
+        return next(step for step in self.job["steps"] if step.get("name", "").startswith(start))
+
+    def uses(self, action: str) -> Step:
+        return next(step for step in self.job["steps"] if step.get("uses", "").startswith(f"{action}@"))
+
+    def test_runs_on_a_github_hosted_runner_of_its_own_reading_the_repository_only(self) -> None:
+        assert self.job["runs-on"] == "ubuntu-latest"
+        assert "environment" not in self.job and "needs" not in self.job
+        assert self.job["permissions"] == {"contents": "read"}
+        assert "secrets." not in yaml.safe_dump(self.job)
+
+    def test_its_kind_cluster_is_pinned_like_the_e2e_jobs_and_is_the_context_it_checks(self) -> None:
+        kind = self.uses("helm/kind-action")["with"]
+        e2e_kind = TestE2e().uses("helm/kind-action")["with"]
+        for key in ("version", "node_image", "kubectl_version"):
+            assert kind[key] == e2e_kind[key], key
+        others = {TestE2e().uses("helm/kind-action")["with"]["cluster_name"]}
+        others.add(TestE2eAdoption().uses("helm/kind-action")["with"]["cluster_name"])
+        assert kind["cluster_name"] not in others
+        assert self.job["env"]["EXAMPLES_KUBE_CONTEXT"] == f"kind-{kind['cluster_name']}"
+
+    def test_the_steps_run_in_order(self) -> None:
+        order = [
+            self.uses("actions/checkout"),
+            self.uses("actions/setup-python"),
+            self.step("The component plugin's virtualenv"),
+            self.uses(PULUMI_ACTION),
+            self.uses("helm/kind-action"),
+            self.step("The kubeconfig's current context"),
+            self.step("A file backend"),
+            self.step("The Kubernetes provider plugin"),
+            self.step("Add the component package"),
+            self.step("A stack for the example"),
+            self.step("Preview the YAML example"),
+        ]
+        assert order == self.job["steps"]
+
+    def test_the_plugin_virtualenv_is_hash_checked_where_the_language_host_looks_for_it(self) -> None:
+        """PulumiPlugin.yaml names no virtualenv, so the python language host runs the plugin from `venv` in
+        the plugin's folder (pulumi/pulumi sdk/python/cmd/pulumi-language-python/main.go, parseOptions)."""
+        assert self.step("The component plugin's virtualenv")["run"] == PLUGIN_VENV_INSTALL
+        runtime = yaml.safe_load((ROOT / "components" / "PulumiPlugin.yaml").read_text())["runtime"]
+        assert runtime == "python" or "virtualenv" not in (runtime.get("options") or {})
+        assert (ROOT / "components" / "pyproject.toml").is_file() and (ROOT / "components" / "__main__.py").is_file()
+
+    def test_adds_the_package_from_this_checkout_and_previews_the_yaml_example(self) -> None:
+        add = self.step("Add the component package")
+        stack = self.step("A stack for the example")
+        preview = self.step("Preview the YAML example")
+        for step in (add, stack, preview):
+            assert step["working-directory"] == "examples/yaml"
+        assert (ROOT / add["working-directory"] / "Pulumi.yaml").is_file()
+        assert add["run"] == "pulumi package add ../../components"
+        assert (ROOT / "examples" / "yaml" / "../../components" / "PulumiPlugin.yaml").resolve().is_file()
+        assert stack["run"] == "pulumi stack init examples"
+        assert preview["run"] == "pulumi preview --stack examples --non-interactive --diff"
+        # `package add` installs the plugin (and the preview may again): both without build isolation.
+        assert add["env"] == {"PIP_NO_BUILD_ISOLATION": "0"} and preview["env"] == add["env"]
+
+    def test_pip_reads_the_variable_as_no_build_isolation(self) -> None:
+        """pip sets a store_false option to its variable's value: PIP_NO_BUILD_ISOLATION=0 means no isolation."""
+        probe = (
+            "from pip._internal.commands import create_command\n"
+            "options, _ = create_command('install').parse_args([])\n"
+            "print(bool(options.build_isolation))"
+        )
+        plain = {key: value for key, value in os.environ.items() if key != "PIP_NO_BUILD_ISOLATION"}
+        for extra, isolated in (({}, "True"), (self.step("Add the component package")["env"], "False")):
+            result = subprocess.run(
+                [sys.executable, "-c", probe],
+                env={**plain, **extra},
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            assert result.returncode == 0, result.stderr
+            assert result.stdout.strip() == isolated, extra
+
+    @pytest.mark.parametrize("lock", ["requirements.lock", None], ids=["the-lock", "no-pin"])
+    def test_the_provider_plugin_is_the_release_of_the_locked_pulumi_kubernetes(
+        self, tmp_path: Path, lock: str | None
+    ) -> None:
+        """The step as the runner runs it, with a stand-in `pulumi` that records its arguments; without a
+        pulumi-kubernetes pin in the lock it fails rather than install the newest release."""
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        (bin_dir / "pulumi").write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/pulumi-args\n')
+        (bin_dir / "pulumi").chmod(0o755)
+        step = dict(self.step("The Kubernetes provider plugin"))
+        if lock is None:
+            (tmp_path / "requirements.lock").write_text("pulumi==3.272.0 \\\n    --hash=sha256:00\n")
+            step["run"] = step["run"].replace("requirements.lock", f"{tmp_path}/requirements.lock")
+        result, _ = run_step(step, tmp_path, {"PATH": f"{bin_dir}:{os.environ['PATH']}"})
+        if lock is None:
+            assert result.returncode == 1 and "::error::" in result.stdout
+            assert not (tmp_path / "pulumi-args").exists()
+            return
+        assert result.returncode == 0, result.stderr
+        version = locked_version(lock, "pulumi-kubernetes")
+        assert (tmp_path / "pulumi-args").read_text() == f"plugin install resource kubernetes {version}\n"
+
+    def test_the_stacks_live_in_a_file_backend_in_the_runners_temporary_directory(self, tmp_path: Path) -> None:
+        from tests.e2e.harness import TEST_PASSPHRASE
+
+        github_env = tmp_path / "github_env"
+        github_env.touch()
+        result, _ = run_step(self.step("A file backend"), tmp_path, {"GITHUB_ENV": str(github_env)})
+        assert result.returncode == 0, result.stderr
+        assert github_env.read_text().splitlines() == [
+            f"PULUMI_BACKEND_URL=file://{tmp_path}/pulumi-examples-state",
+            f"PULUMI_CONFIG_PASSPHRASE={TEST_PASSPHRASE}",
+        ]
+        assert (tmp_path / "pulumi-examples-state").is_dir()
+
+    @pytest.mark.parametrize(
+        ("kubectl", "returncode"),
+        [
+            ("echo kind-homelab-mesh-examples", 0),
+            ("echo kind-homelab-mesh-e2e", 1),
+            ("echo 'error: current-context is not set' >&2; exit 1", 1),
+        ],
+        ids=["the-cluster", "another-context", "no-context"],
+    )
+    def test_the_context_check_passes_only_on_the_examples_cluster(
+        self, tmp_path: Path, kubectl: str, returncode: int
+    ) -> None:
+        """The step as the runner runs it, with a stand-in `kubectl config current-context`."""
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        (bin_dir / "kubectl").write_text(f"#!/bin/sh\n{kubectl}\n")
+        (bin_dir / "kubectl").chmod(0o755)
+        environment = {"PATH": f"{bin_dir}:{os.environ['PATH']}", **self.job["env"]}
+        result, _ = run_step(self.step("The kubeconfig's current context"), tmp_path, environment)
+        assert result.returncode == returncode, result.stdout + result.stderr
+        if kubectl.startswith("echo kind-homelab-mesh-e2e"):
+            assert "::error::" in result.stdout and "kind-homelab-mesh-e2e" in result.stdout
 
 
 # A stand-in `curl -fsSL --retry 3 -o <file> <url>`: copies the file named like the URL's last segment from
