@@ -189,8 +189,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             self.mocks.state_names[request.type, request.name] = next(name for name in renamed_from if name)
         response = super().RegisterResource(request)
         if response.urn in self.registrations:
-            # As the engine refuses a second resource with a URN (pulumi/pulumi pkg/resource/deploy/
-            # step_generator.go, "Duplicate resource URN").
+            # As the engine refuses a second resource with a URN (pulumi/pulumi v3.259.0, pkg/resource/deploy/
+            # step_generator.go, diag.GetDuplicateResourceURNError in sdk/go/common/diag/errors.go).
             raise ValueError(f"Duplicate resource URN '{response.urn}'; try giving it a unique name")
         if request.type != "pulumi:pulumi:Stack":
             self.registrations[response.urn] = Registration(
