@@ -9,7 +9,7 @@ import pulumi
 import yaml
 
 from . import names
-from .arguments import ArgsReader, RouteArgs, by_urn_only, component_options, renamed, token
+from .arguments import ArgsReader, RouteArgs, by_urn_only, component_options, token
 from .cert_manager import CertManager
 from .issuer_check import IssuerCheck
 from .kubernetes import KubernetesObject, metadata, namespace
@@ -194,15 +194,10 @@ class IngressGateway(pulumi.ComponentResource):
         self.namespace = namespace(
             names.GATEWAY_NAMESPACE,
             labels={names.DATAPLANE_MODE_LABEL: "ambient"},
-            resource_name=f"{name}-namespace",
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                import_=args.get("namespace_import_id"),
-                aliases=renamed(f"{name}-namespace", names.GATEWAY_NAMESPACE),
-            ),
+            opts=pulumi.ResourceOptions(parent=self, import_=args.get("namespace_import_id")),
         )
         self.certificates = GatewayCertificates(
-            f"{name}-certificates",
+            "gateway-certificates",
             GatewayCertificatesArgs(
                 hostnames=hostnames,
                 tls=tls,
@@ -211,24 +206,20 @@ class IngressGateway(pulumi.ComponentResource):
                 stack=args.get("ca_name") or pulumi.get_stack(),
                 cert_manager=cert_manager,
             ),
-            opts=pulumi.ResourceOptions(parent=self, aliases=renamed(f"{name}-certificates", "gateway-certificates")),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         data = options_data(replicas)
-        options_map = options_name(data)
+        name = options_name(data)
         self.options = KubernetesObject(
-            f"{name}-gateway-options",
+            "ingress-gateway-options",
             api_version="v1",
             kind="ConfigMap",
-            metadata=metadata(options_map, names.GATEWAY_NAMESPACE),
+            metadata=metadata(name, names.GATEWAY_NAMESPACE),
             data=data,
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                depends_on=[self.namespace],
-                aliases=renamed(f"{name}-gateway-options", "ingress-gateway-options"),
-            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
         )
         self.gateway = KubernetesObject(
-            f"{name}-gateway",
+            "ingress-gateway",
             api_version=GATEWAY_API,
             kind="Gateway",
             # Programmed=True means istiod deployed the proxy and MetalLB assigned its address.
@@ -241,26 +232,20 @@ class IngressGateway(pulumi.ComponentResource):
                 self.certificates.secret_names,
                 address,
                 address_from_metallb,
-                options_map,
+                name,
             ),
             # istiod refuses to render a Gateway whose parametersRef names a missing ConfigMap.
             opts=pulumi.ResourceOptions(
-                parent=self,
-                depends_on=[self.options, *self.certificates.ready, *gateway_waits_for],
-                aliases=renamed(f"{name}-gateway", "ingress-gateway"),
+                parent=self, depends_on=[self.options, *self.certificates.ready, *gateway_waits_for]
             ),
         )
         self.redirect = KubernetesObject(
-            f"{name}-http-to-https-redirect",
+            "http-to-https-redirect",
             api_version=GATEWAY_API,
             kind="HTTPRoute",
             metadata=metadata(REDIRECT_ROUTE, names.GATEWAY_NAMESPACE),
             spec=redirect_route_spec(hostnames),
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                depends_on=[self.gateway],
-                aliases=renamed(f"{name}-http-to-https-redirect", "http-to-https-redirect"),
-            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.gateway]),
         )
         self.address = self.gateway.status.apply(_first_address)  # type: ignore[assignment]
         self.urls = pulumi.Output.from_input([f"https://{hostname}/" for hostname in hostnames])

@@ -72,10 +72,6 @@ class KubernetesObject(pulumi.CustomResource):
 
 
 def namespace(
-    name: str,
-    labels: Mapping[str, str] | None = None,
-    opts: pulumi.ResourceOptions | None = None,
-    resource_name: str | None = None,
+    name: str, labels: Mapping[str, str] | None = None, opts: pulumi.ResourceOptions | None = None
 ) -> KubernetesObject:
-    """The Namespace `name`, registered as `resource_name` (default: `name`)."""
-    return KubernetesObject(resource_name or name, "v1", "Namespace", metadata(name, labels=labels), opts=opts)
+    return KubernetesObject(name, "v1", "Namespace", metadata(name, labels=labels), opts=opts)
