@@ -8,20 +8,10 @@
 # ISSUER_NAMESPACE  the namespace an Issuer is in (where the Certificates are)
 set -u
 # uses: lib/kube.sh
+# uses: lib/crds.sh
 crds="certificates.cert-manager.io certificaterequests.cert-manager.io issuers.cert-manager.io clusterissuers.cert-manager.io"
 
-missing=""
-for crd in $crds; do
-  if ! output=$(kube get crd "$crd" -o name 2>&1); then
-    case "$output" in
-      *NotFound* | *"not found"*) missing="$missing $crd" ;;
-      *)
-        echo "Could not ask the cluster for the CRD $crd: $output" >&2
-        exit 1
-        ;;
-    esac
-  fi
-done
+find_missing_crds $crds
 if [ -n "$missing" ]; then
   echo "certManagerInstalled is true but cert-manager's CRDs are missing:$missing" >&2
   echo "Install cert-manager first, or set homelab-mesh:certManagerInstalled to false to let the program install it." >&2

@@ -4,20 +4,10 @@
 # Runs on bash 3.2 (macOS) and 5: no arrays.
 set -u
 # uses: lib/kube.sh
+# uses: lib/crds.sh
 crds="podmonitors.monitoring.coreos.com servicemonitors.monitoring.coreos.com"
 
-missing=""
-for crd in $crds; do
-  if ! output=$(kube get crd "$crd" -o name 2>&1); then
-    case "$output" in
-      *NotFound* | *"not found"*) missing="$missing $crd" ;;
-      *)
-        echo "Could not ask the cluster for the CRD $crd: $output" >&2
-        exit 1
-        ;;
-    esac
-  fi
-done
+find_missing_crds $crds
 
 if [ -n "$missing" ]; then
   echo "monitoring is true but the Prometheus Operator's CRDs are missing:$missing" >&2
