@@ -60,7 +60,7 @@ class TestProviderInputs:
         assert (crds.inputs["upsertExistingObjects"], crds.inputs["enablePatchForce"]) == ("true", "true")
         for key in ("context", "kubeconfig", "clusterIdentifier"):
             assert crds.inputs.get(key) == main.inputs.get(key), key
-        config_file = homelab.named("gateway-api-standard-crds")
+        config_file = homelab.named("istio-gateway-api-standard-crds")
         assert provider_reference(config_file) == crds.urn and config_file.retain_on_delete
         others = [
             r

@@ -13,6 +13,7 @@ import pytest
 
 from tools.mock_engine import Evaluation
 from tools.urn_pins import STACKS, evaluate_stack, pin_file, read_pins, urn_changes
+from tools.urns import urn_parts
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +56,7 @@ def test_a_component_type_renamed_without_an_alias_is_caught(monkeypatch: pytest
         in deleted
     )
     assert (
-        "urn:pulumi:homelab::homelab-mesh::homelab-mesh:index:Ingress$kubernetes:core/v1:Namespace::istio-gateway"
+        "urn:pulumi:homelab::homelab-mesh::homelab-mesh:index:Ingress$kubernetes:core/v1:Namespace::ingress-namespace"
         in created
     )
 
@@ -71,18 +72,22 @@ def test_an_alias_to_the_old_urn_keeps_a_renamed_resource() -> None:
     without_alias = evaluate("homelab", overrides={"addressPools": [pool]})
     deleted, created = urn_changes(without_alias, read_pins("homelab"))
     assert [urn.rpartition("::")[2] for urn in deleted] == ["address-pool-homelab-lan"]
-    assert [urn.rpartition("::")[2] for urn in created] == ["address-pool-home"]
+    assert [urn.rpartition("::")[2] for urn in created] == ["lan-load-balancer-address-pool-home"]
 
 
 def test_an_alias_on_a_component_carries_its_children(evaluations: dict[str, Evaluation]) -> None:
-    """The way the type tokens moved to `homelab-mesh:index:<Class>` (issue 25): one alias on each public
-    component, to its old token, and none on its children, whose pinned URNs the engine finds through it."""
+    """The way the type tokens moved to `homelab-mesh:index:<Class>` (issue 25): an alias on each public
+    component to its old token, and none on a child whose name did not change (the Gateway, `f"{name}-gateway"`
+    of the component `ingress`), whose pinned URN the engine finds through its parent's."""
     homelab = evaluations["homelab"]
     ingress = homelab.named("ingress")
     assert ingress.type == "homelab-mesh:index:IngressGateway"
     assert "urn:pulumi:homelab::homelab-mesh::homelab-mesh:ingress:IngressGateway::ingress" in ingress.alias_urns
-    assert homelab.named("istio-gateway").alias_urns == ()
+    assert homelab.named("ingress-gateway").alias_urns == ()
     components = [
         r for r in homelab.registrations.values() if not r.custom and r.type.startswith("homelab-mesh:index:")
     ]
-    assert all(len(component.alias_urns) == 1 for component in components)
+    assert components
+    for component in components:
+        old_types = {urn_parts(urn)[2] for urn in component.alias_urns} - {component.type}
+        assert len(old_types) == 1, component.name

@@ -172,6 +172,14 @@ def component_options(opts: pulumi.ResourceOptions | None, old_token: str) -> tu
     return own, waits_for
 
 
+def renamed(new: str, old: str) -> list[pulumi.Alias]:
+    """The alias of a child named from its component (`f"{name}-..."`, so that two instances can share a stack)
+    to the fixed name it had before (tests/urns); none where the two agree. The engine also tries this alias
+    under the parent's own alias, its old type token (pulumi/pulumi v3.259.0, pkg/resource/deploy/
+    step_generator.go `generateAliases`), so a renamed child of a moved component keeps its state."""
+    return [] if new == old else [pulumi.Alias(name=old)]
+
+
 class PathMatch(Enum):
     """How a rule's path matches a request path (Gateway API HTTPPathMatch)."""
 
