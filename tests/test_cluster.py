@@ -179,9 +179,7 @@ def test_every_script_that_sets_its_own_exit_trap_still_removes_the_kubeconfig_c
 
 def test_the_inspection_removes_the_kubeconfig_copy_too(stubs: Stubs) -> None:
     stubs.add_script("kubectl", SEEN)
-    result = stubs.run(
-        "inspect-cluster.sh", KUBECONFIG_DATA=KUBECONFIG_CONTENT, MODE="report", RELEASES="", OBJECTS=""
-    )
+    result = stubs.run("inspect-cluster.sh", KUBECONFIG_DATA=KUBECONFIG_CONTENT, MODE="report", RELEASES="", OBJECTS="")
     assert result.status == 0, result.stderr
     copy = Path((stubs.home / "kubeconfig.seen").read_text().splitlines()[0])
     assert copy.name != "unset" and not copy.exists()

@@ -196,9 +196,7 @@ def test_nothing_on_the_cluster_changes_before_the_guard_agrees(homelab: Evaluat
         assert homelab.dependency_names(provider.name) == GUARD
     # Custom resources and the remote ConfigFile of the Gateway API CRDs, which hands its provider to the CRDs.
     on_cluster = [
-        r
-        for r in homelab.registrations.values()
-        if (r.custom or r.request.remote) and r.type.startswith("kubernetes:")
+        r for r in homelab.registrations.values() if (r.custom or r.request.remote) and r.type.startswith("kubernetes:")
     ]
     assert on_cluster
     # A reference is "<urn>::<id>".

@@ -184,7 +184,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return compose_urn(pulumi.get_stack(), pulumi.get_project(), type_, name, parent)
 
     def RegisterResource(self, request: Any) -> Any:
-        renamed_from = [alias.spec.name for alias in request.aliases if alias.WhichOneof("alias") == "spec"]
+        renamed_from = [
+            alias.spec.name if alias.WhichOneof("alias") == "spec" else alias.urn.rpartition("::")[2]
+            for alias in request.aliases
+        ]
         if isinstance(self.mocks, MeshMocks) and any(renamed_from):
             self.mocks.state_names[request.type, request.name] = next(name for name in renamed_from if name)
         response = super().RegisterResource(request)

@@ -89,7 +89,7 @@ class CertManager(pulumi.ComponentResource):
         version = reader.version("version", prefix="v") if "version" in args else DEFAULT_CERT_MANAGER_VERSION
         helm_timeout = reader.whole_number("helm_timeout_seconds", DEFAULT_HELM_TIMEOUT_SECONDS, 60, 7200)
         reader.raise_problems()
-        own, waits_for = component_options(opts, "homelab-mesh:tls:CertManager")
+        own, waits_for = component_options("CertManager", name, opts, "homelab-mesh:tls:CertManager")
         super().__init__(token("CertManager"), name, None, own)
         adoption = adoption_plan(args.get("adoption"))
         self.namespace = KubernetesObject(

@@ -182,7 +182,7 @@ class IngressGateway(pulumi.ComponentResource):
         address = reader.checked("address", check_address)
         replicas = reader.whole_number("replicas", 1, 1, 10)
         reader.raise_problems()
-        own, waits_for = component_options(opts, "homelab-mesh:ingress:IngressGateway")
+        own, waits_for = component_options("IngressGateway", name, opts, "homelab-mesh:ingress:IngressGateway")
         super().__init__(token("IngressGateway"), name, None, own)
         hostnames = tuple(args["hostnames"])
         address_from_metallb = bool(args.get("address_from_metallb", True))

@@ -168,7 +168,7 @@ class IstioAmbient(pulumi.ComponentResource):
             _check_pair(reader, version, crds_version)
         reader.raise_problems()
 
-        own, waits_for = component_options(opts, "homelab-mesh:istio:IstioAmbient")
+        own, waits_for = component_options("IstioAmbient", name, opts, "homelab-mesh:istio:IstioAmbient")
         super().__init__(token("IstioAmbient"), name, None, own)
         self.version = pulumi.Output.from_input(version)
         adoption = adoption_plan(args.get("adoption"))

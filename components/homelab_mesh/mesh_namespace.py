@@ -7,9 +7,18 @@ import pulumi
 import pulumi_command as command
 
 from . import names, policy
-from .arguments import ArgsReader, ClusterArgs, camel_keys, check_cluster, cluster_of, component_options, renamed, token
+from .arguments import (
+    ArgsReader,
+    ClusterArgs,
+    RenamedChildren,
+    camel_keys,
+    check_cluster,
+    cluster_of,
+    component_options,
+    token,
+)
 from .istio import MtlsMode
-from .kubernetes import KubernetesObject, metadata, namespace
+from .kubernetes import KubernetesObject, metadata, namespace, type_token
 from .scripts import BASH, script
 from .settings.checks import check_namespace
 from .settings.mesh import MeshedNamespace as MeshedNamespaceSettings
@@ -102,6 +111,9 @@ def options_model(options: Any) -> Any:
     return spelled
 
 
+OLD_TOKEN = "homelab-mesh:mesh:MeshedNamespace"
+
+
 class MeshedNamespace(pulumi.ComponentResource):
     """Labels the namespace `istio.io/dataplane-mode=ambient` and applies its policy.
 
@@ -124,7 +136,8 @@ class MeshedNamespace(pulumi.ComponentResource):
         mesh_mtls_mode = reader.choice("mesh_mtls_mode", "STRICT", ("STRICT", "PERMISSIVE"))
         check_cluster(reader)
         reader.raise_problems()
-        own, waits_for = component_options(opts, "homelab-mesh:mesh:MeshedNamespace")
+        renamed = RenamedChildren(opts, OLD_TOKEN)
+        own, waits_for = component_options("MeshedNamespace", name, opts, OLD_TOKEN)
         super().__init__(token("MeshedNamespace"), name, None, own)
         # A namespace the stack creates (`create: true`) or only labels (unset or false).
         ns = MeshedNamespaceSettings(namespace_name, options, created=bool(options.create))
@@ -135,12 +148,14 @@ class MeshedNamespace(pulumi.ComponentResource):
         # Everything the namespace's pods need running while they are enrolled (ztunnel, istio-cni, istiod):
         # what the component depends on.
 
-        def named(suffix: str, old: str, **more: Any) -> tuple[str, pulumi.ResourceOptions]:
+        def named(suffix: str, old: str, child_type: str, **more: Any) -> tuple[str, pulumi.ResourceOptions]:
             """`<component>-<suffix>`, with an alias to the name from the namespace it had before (tests/urns)."""
             new = f"{name}-{suffix}"
-            return new, pulumi.ResourceOptions(parent=self, aliases=renamed(new, old), **more)
+            return new, pulumi.ResourceOptions(parent=self, aliases=renamed.aliases(child_type, new, old), **more)
 
-        namespace_resource, namespace_options = named("namespace", ns.name, depends_on=waits_for)
+        namespace_resource, namespace_options = named(
+            "namespace", ns.name, type_token("v1", "Namespace", patch=not ns.created), depends_on=waits_for
+        )
         if ns.created:
             self.namespace = namespace(
                 ns.name,
@@ -163,13 +178,15 @@ class MeshedNamespace(pulumi.ComponentResource):
                 opts=namespace_options,
             )
 
-        def in_namespace(suffix: str) -> tuple[str, pulumi.ResourceOptions]:
+        def in_namespace(suffix: str, child_type: str) -> tuple[str, pulumi.ResourceOptions]:
             # Through the Namespace, everything here also waits for (and on destroy goes before) the mesh.
-            return named(suffix, f"{ns.name}-{suffix}", depends_on=[self.namespace])
+            return named(suffix, f"{ns.name}-{suffix}", child_type, depends_on=[self.namespace])
 
         self.network_policy = None
         if options.network_policy == "restricted":
-            resource_name, child_options = in_namespace("ambient-network-policy")
+            resource_name, child_options = in_namespace(
+                "ambient-network-policy", type_token("networking.k8s.io/v1", "NetworkPolicy")
+            )
             self.network_policy = KubernetesObject(
                 resource_name,
                 api_version="networking.k8s.io/v1",
@@ -180,7 +197,9 @@ class MeshedNamespace(pulumi.ComponentResource):
             )
         self.peer_authentication = None
         if options.mtls and options.mtls != mesh_mtls_mode:
-            resource_name, child_options = in_namespace("peer-authentication")
+            resource_name, child_options = in_namespace(
+                "peer-authentication", type_token("security.istio.io/v1", "PeerAuthentication")
+            )
             self.peer_authentication = KubernetesObject(
                 resource_name,
                 api_version="security.istio.io/v1",
@@ -191,7 +210,9 @@ class MeshedNamespace(pulumi.ComponentResource):
             )
         self.authorization_policy = None
         if options.default_deny:
-            resource_name, child_options = in_namespace("l4-authorization")
+            resource_name, child_options = in_namespace(
+                "l4-authorization", type_token("security.istio.io/v1", "AuthorizationPolicy")
+            )
             self.authorization_policy = KubernetesObject(
                 resource_name,
                 api_version="security.istio.io/v1",
@@ -204,7 +225,9 @@ class MeshedNamespace(pulumi.ComponentResource):
         self.use_waypoint = None
         self.waypoint_policy = None
         if options.waypoint:
-            resource_name, child_options = in_namespace("waypoint")
+            resource_name, child_options = in_namespace(
+                "waypoint", type_token("gateway.networking.k8s.io/v1", "Gateway")
+            )
             self.waypoint = KubernetesObject(
                 resource_name,
                 api_version="gateway.networking.k8s.io/v1",
@@ -220,7 +243,10 @@ class MeshedNamespace(pulumi.ComponentResource):
             )
             if options.default_deny:
                 resource_name, child_options = named(
-                    "waypoint-authorization", f"{ns.name}-waypoint-authorization", depends_on=[self.waypoint]
+                    "waypoint-authorization",
+                    f"{ns.name}-waypoint-authorization",
+                    type_token("security.istio.io/v1", "AuthorizationPolicy"),
+                    depends_on=[self.waypoint],
                 )
                 self.waypoint_policy = KubernetesObject(
                     resource_name,
@@ -238,6 +264,7 @@ class MeshedNamespace(pulumi.ComponentResource):
             resource_name, child_options = named(
                 "use-waypoint",
                 f"{ns.name}-use-waypoint",
+                type_token("v1", "Namespace", patch=True),
                 depends_on=[self.waypoint, *([self.waypoint_policy] if self.waypoint_policy else [])],
             )
             self.use_waypoint = KubernetesObject(
@@ -263,7 +290,9 @@ class MeshedNamespace(pulumi.ComponentResource):
             )
             if resource is not None
         ]
-        resource_name, child_options = named("unenrol", f"{ns.name}-unenrol", depends_on=[self.namespace, *policies])
+        resource_name, child_options = named(
+            "unenrol", f"{ns.name}-unenrol", "command:local:Command", depends_on=[self.namespace, *policies]
+        )
         self.unenrol = command.local.Command(
             resource_name,
             delete=script("unenrol-namespace.sh"),

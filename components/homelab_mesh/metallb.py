@@ -188,7 +188,7 @@ class MetalLB(pulumi.ComponentResource):
         profiles = resource_profiles(reader)
         check_cluster(reader)
         reader.raise_problems()
-        own, waits_for = component_options(opts, "homelab-mesh:metallb:MetalLB")
+        own, waits_for = component_options("MetalLB", name, opts, "homelab-mesh:metallb:MetalLB")
         super().__init__(token("MetalLB"), name, None, own)
         adoption = adoption_plan(args.get("adoption"))
         cluster = cluster_of(args["cluster"])

@@ -140,7 +140,7 @@ class Monitoring(pulumi.ComponentResource):
             )
         check_cluster(reader)
         reader.raise_problems()
-        own, waits_for = component_options(opts, "homelab-mesh:monitoring:Monitoring")
+        own, waits_for = component_options("Monitoring", name, opts, "homelab-mesh:monitoring:Monitoring")
         super().__init__(token("Monitoring"), name, None, own)
         self._name_prefix = name
         self.crds_present = command.local.Command(

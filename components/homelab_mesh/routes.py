@@ -75,7 +75,7 @@ class HttpRoutes(pulumi.ComponentResource):
         routes: list[Route] = reader.models("routes", Route, reader.required("routes") or [])
         hsts = reader.whole_number("hsts_max_age_seconds", 0, 0, HSTS_MAX_AGE_LIMIT)
         reader.raise_problems()
-        own, waits_for = component_options(opts, "homelab-mesh:ingress:HttpRoutes")
+        own, waits_for = component_options("HttpRoutes", name, opts, "homelab-mesh:ingress:HttpRoutes")
         super().__init__(token("HttpRoutes"), name, None, own)
         self.routes: list[KubernetesObject] = [
             KubernetesObject(

@@ -80,7 +80,7 @@ class UpgradeGuard(pulumi.ComponentResource):
         reader.raise_problems()
         cluster = cluster_of(args["cluster"])
         inspection = args.get("inspection") or {}
-        own, waits_for = component_options(opts, "homelab-mesh:upgrade:UpgradeGuard")
+        own, waits_for = component_options("UpgradeGuard", name, opts, "homelab-mesh:upgrade:UpgradeGuard")
         super().__init__(token("UpgradeGuard"), name, None, own)
         target = target_pair(istio_version, gateway_api_version)
         for warning in decide(None, target, today).warnings:
