@@ -73,15 +73,17 @@ class TestGatewayAddressPool:
             assert assigning_pools(homelab, f"192.168.1.{last_octet}") == [("homelab-lan", True)]
 
     def test_gateway_pool_waits_for_the_pool_it_was_cut_from(self, homelab: Evaluation) -> None:
-        assert {"address-pool-homelab-lan", "metallb-webhook-ready"} <= homelab.dependency_names(
-            "address-pool-ingress-gateway"
-        )
-        assert {"address-pool-ingress-gateway", "address-pool-homelab-lan"} <= homelab.dependency_names(
-            "ingress-gateway"
-        )
+        assert {
+            "lan-load-balancer-address-pool-homelab-lan",
+            "lan-load-balancer-webhook-ready",
+        } <= homelab.dependency_names("lan-load-balancer-address-pool-ingress-gateway")
+        assert {
+            "lan-load-balancer-address-pool-ingress-gateway",
+            "lan-load-balancer-address-pool-homelab-lan",
+        } <= homelab.dependency_names("ingress-gateway")
 
     def test_advertised_on_the_lan(self, homelab: Evaluation) -> None:
-        advertised = homelab.named("l2-advertisement").inputs["spec"]["ipAddressPools"]
+        advertised = homelab.named("lan-load-balancer-l2-advertisement").inputs["spec"]["ipAddressPools"]
         assert sorted(advertised) == ["homelab-lan", "ingress-gateway"]
 
     @pytest.mark.parametrize(
@@ -125,7 +127,7 @@ class TestGatewayAddressPool:
                 "gatewayAddress": "10.0.0.5",
             }
         )
-        assert "address-pool-ingress-gateway" not in evaluation.names()
+        assert "lan-load-balancer-address-pool-ingress-gateway" not in evaluation.names()
         assert pool_specs(evaluation)["lan"]["addresses"] == ["10.0.0.10-10.0.0.20"]
         assert assigning_pools(evaluation, "10.0.0.5") == [("front", False)]
 
@@ -145,7 +147,7 @@ class TestGatewayAddressPool:
 
 class TestChangingPools:
     def test_every_pool_is_deleted_before_its_replacement_is_created(self, homelab: Evaluation) -> None:
-        for name in ("address-pool-homelab-lan", "address-pool-ingress-gateway"):
+        for name in ("lan-load-balancer-address-pool-homelab-lan", "lan-load-balancer-address-pool-ingress-gateway"):
             assert homelab.named(name).delete_before_replace is True
 
     def test_a_renamed_pool_keeps_its_pulumi_resource(self, run: Evaluate) -> None:
@@ -156,27 +158,32 @@ class TestChangingPools:
                 ]
             }
         )
-        pool = evaluation.named("address-pool-home")
+        pool = evaluation.named("lan-load-balancer-address-pool-home")
         assert pool.inputs["metadata"]["name"] == "home"
-        (alias,) = pool.aliases
-        assert "address-pool-homelab-lan" in alias
-        assert "address-pool-homelab-lan" not in evaluation.names()
+        # Its own name from before pools were named after their MetalLB, then the old pool's, in both forms.
+        assert [urn.rpartition("::")[2] for urn in pool.alias_urns] == [
+            "address-pool-home",
+            "lan-load-balancer-address-pool-homelab-lan",
+            "address-pool-homelab-lan",
+        ]
+        assert "lan-load-balancer-address-pool-homelab-lan" not in evaluation.names()
 
     def test_the_webhook_probe_skips_renamed_pools(self, run: Evaluate) -> None:
         """A renamed pool overlaps its old self until that is deleted: its dry-run would be denied."""
         renamed = {"name": "home", "renamedFrom": "homelab-lan", "addresses": ["192.168.1.240-192.168.1.250"]}
         other = {"name": "spare", "addresses": ["192.168.1.200-192.168.1.209"]}
 
-        with_other = run({"addressPools": [renamed, other]}).named("metallb-webhook-ready")
-        only_renamed = run({"addressPools": [renamed]}).named("metallb-webhook-ready")
+        with_other = run({"addressPools": [renamed, other]}).named("lan-load-balancer-webhook-ready")
+        only_renamed = run({"addressPools": [renamed]}).named("lan-load-balancer-webhook-ready")
 
         probed = json.loads(with_other.inputs["environment"]["POOL_MANIFEST"])["items"]
         assert [item["metadata"]["name"] for item in probed] == ["spare"]
         (stand_in,) = json.loads(only_renamed.inputs["environment"]["POOL_MANIFEST"])["items"]
         assert stand_in["spec"]["addresses"] == ["192.0.2.255/32"]  # RFC 5737: on no LAN
 
-    def test_pools_not_renamed_have_no_alias(self, homelab: Evaluation) -> None:
-        assert homelab.named("address-pool-homelab-lan").aliases == ()
+    def test_pools_not_renamed_have_only_the_alias_to_their_fixed_name(self, homelab: Evaluation) -> None:
+        aliases = homelab.named("lan-load-balancer-address-pool-homelab-lan").alias_urns
+        assert [urn.rpartition("::")[2] for urn in aliases] == ["address-pool-homelab-lan"]
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,7 @@ ON_SECOND_ADDRESS = {"adoptExisting": True, "gatewayAddress": seed.SECOND_ADDRES
 
 def inspection(evaluation: Evaluation, **changes: str) -> dict[str, str]:
     """The environment the program gives the inspection at `pulumi up`, with a test's changes."""
-    return {**evaluation.named("cluster-inspection").inputs["environment"], **changes}
+    return {**evaluation.named("upgrade-guard-cluster-inspection").inputs["environment"], **changes}
 
 
 def row(table: str, what: str) -> list[str]:
@@ -270,7 +270,8 @@ class TestInspection:
 
 
 def releases(evaluation: Evaluation) -> dict[str, Any]:
-    return {registration.name: registration for registration in evaluation.of_type("kubernetes:helm.sh/v3:Release")}
+    """By Helm release name."""
+    return {r.inputs["name"]: r for r in evaluation.of_type("kubernetes:helm.sh/v3:Release")}
 
 
 def imported(evaluation: Evaluation) -> dict[str, str]:
@@ -290,7 +291,10 @@ class TestAdoption:
         environment = evaluation.runs[0]["environment"]
         assert environment["MODE"] == "report"
         assert environment["KUBE_CONTEXT"] == "homelab"
-        assert evaluation.runs[0]["interpreter"] == evaluation.named("cluster-inspection").inputs["interpreter"]
+        assert (
+            evaluation.runs[0]["interpreter"]
+            == evaluation.named("upgrade-guard-cluster-inspection").inputs["interpreter"]
+        )
 
     def test_the_seed_takes_ownership_of_exactly_the_releases_with_objects_and_imports_its_namespaces(
         self, stubs: Stubs, run: Evaluate
@@ -302,9 +306,9 @@ class TestAdoption:
         owned = {name for name, release in releases(evaluation).items() if release.inputs.get("takeOwnership")}
         assert owned == set(RELEASES)
         assert imported(evaluation) == {
-            "istio-system": "istio-system",
-            "metallb-system": "metallb-system",
-            "istio-gateway": "istio-gateway",
+            "istio-namespace": "istio-system",
+            "lan-load-balancer-namespace": "metallb-system",
+            "ingress-namespace": "istio-gateway",
         }
 
     def test_an_empty_cluster_adopts_nothing(self, stubs: Stubs, run: Evaluate) -> None:
@@ -322,8 +326,8 @@ class TestAdoption:
 
         evaluation = run(overrides=ON_SECOND_ADDRESS, cluster_report=report)
 
-        assert imported(evaluation)["metallb"] == "metallb-system/metallb"
-        assert imported(evaluation)["address-pool-homelab-lan"] == "metallb-system/homelab-lan"
+        assert imported(evaluation)["lan-load-balancer-release"] == "metallb-system/metallb"
+        assert imported(evaluation)["lan-load-balancer-address-pool-homelab-lan"] == "metallb-system/homelab-lan"
         assert not releases(evaluation)["metallb"].inputs.get("takeOwnership")
 
     def test_an_unfinished_report_stops_the_program(self) -> None:
@@ -342,7 +346,7 @@ class TestAdoption:
             assert after[name].inputs == kept, name
 
     def test_the_inspection_runs_before_any_cluster_change(self, homelab: Evaluation) -> None:
-        check = homelab.named("cluster-inspection")
+        check = homelab.named("upgrade-guard-cluster-inspection")
         provider = next(r for r in homelab.registrations.values() if r.type == "pulumi:providers:kubernetes")
 
         assert check.parent == homelab.named("upgrade-guard").urn
@@ -387,7 +391,7 @@ def test_the_inspection_checks_every_fixed_object_the_program_creates(
     run: Evaluate, overrides: Mapping[str, Any]
 ) -> None:
     evaluation = run(overrides=overrides)
-    environment = evaluation.named("cluster-inspection").inputs["environment"]
+    environment = evaluation.named("upgrade-guard-cluster-inspection").inputs["environment"]
     assert set(environment["OBJECTS"].splitlines()) == registered_objects(evaluation)
     labelled = {r.inputs["metadata"]["name"] for r in evaluation.of_type("kubernetes:core/v1:NamespacePatch")}
     assert set(environment.get("LABELLED_NAMESPACES", "").split()) == labelled
@@ -395,7 +399,7 @@ def test_the_inspection_checks_every_fixed_object_the_program_creates(
 
 def test_the_starter_stacks_objects_are_checked_too() -> None:
     evaluation = evaluate("starter", stack_file=ROOT / "stacks" / "starter.yaml")
-    environment = evaluation.named("cluster-inspection").inputs["environment"]
+    environment = evaluation.named("upgrade-guard-cluster-inspection").inputs["environment"]
 
     assert set(environment["OBJECTS"].splitlines()) == registered_objects(evaluation)
     assert "v1/namespaces - demo-apps" in environment["OBJECTS"].splitlines() or any(
@@ -418,9 +422,9 @@ class TestHandover:
 
         assert command.urn in evaluation.named("ingress-gateway").dependencies
         # The address leaves the LAN pool for the gateway's own only once nobody holds it.
-        assert command.urn in evaluation.named("address-pool-homelab-lan").dependencies
-        assert command.urn in evaluation.named("address-pool-ingress-gateway").dependencies
-        assert evaluation.named("cluster-inspection").urn in command.dependencies
+        assert command.urn in evaluation.named("lan-load-balancer-address-pool-homelab-lan").dependencies
+        assert command.urn in evaluation.named("lan-load-balancer-address-pool-ingress-gateway").dependencies
+        assert evaluation.named("upgrade-guard-cluster-inspection").urn in command.dependencies
         assert command.inputs["environment"]["SERVICE"] == seed.CLASSIC_SERVICE
         assert command.inputs["environment"]["ADDRESS"] == seed.ADDRESS
 
@@ -510,7 +514,7 @@ def live_check(stubs: Stubs, homelab: Evaluation, running: str, **changes: str) 
     from tests.test_check_upgrade import crds, istiod, server
 
     stubs.add("kubectl", server("v1.33.4+k3s1"), istiod(running), crds("v1.4.1"))
-    environment = {**homelab.named("upgrade-live-check").inputs["environment"], **changes}
+    environment = {**homelab.named("upgrade-guard-live-check").inputs["environment"], **changes}
     return stubs.run("check-upgrade.sh", **environment)
 
 
@@ -685,6 +689,6 @@ def test_adoption_imports_an_existing_namespace_the_stack_creates(stubs: Stubs, 
 
     evaluation = run(overrides=overrides, cluster_report=report)
 
-    assert imported(evaluation) == {"localstack": "localstack"}
+    assert imported(evaluation) == {"mesh-localstack-namespace": "localstack"}
     # The namespaces it only labels are never imported: they stay the user's.
-    assert evaluation.named("demo-apps").type == "kubernetes:core/v1:NamespacePatch"
+    assert evaluation.named("mesh-demo-apps-namespace").type == "kubernetes:core/v1:NamespacePatch"

@@ -51,7 +51,7 @@ def options_of(evaluation: Evaluation) -> dict[str, Any]:
 class TestMetalLBResources:
     @pytest.mark.parametrize("component", ["controller", "speaker"])
     def test_requests_and_memory_limit(self, homelab: Evaluation, component: str) -> None:
-        resources = homelab.named("metallb").inputs["values"][component]["resources"]
+        resources = homelab.named("lan-load-balancer-release").inputs["values"][component]["resources"]
         assert millicores(resources["requests"]["cpu"]) > 0
         assert mebibytes(resources["requests"]["memory"]) > 0
         assert mebibytes(resources["limits"]["memory"]) >= mebibytes(resources["requests"]["memory"])
@@ -59,8 +59,8 @@ class TestMetalLBResources:
         assert "cpu" not in resources["limits"]
 
     def test_speaker_runs_at_a_priority_class_the_program_creates_first(self, homelab: Evaluation) -> None:
-        speaker = homelab.named("metallb").inputs["values"]["speaker"]
-        priority = homelab.named("metallb-speaker-priority").inputs
+        speaker = homelab.named("lan-load-balancer-release").inputs["values"]["speaker"]
+        priority = homelab.named("lan-load-balancer-speaker-priority").inputs
         assert priority["apiVersion"] == "scheduling.k8s.io/v1"
         assert priority["kind"] == "PriorityClass"
         assert speaker["priorityClassName"] == priority["metadata"]["name"]
@@ -69,18 +69,18 @@ class TestMetalLBResources:
         assert round_trips(PriorityClass, {field: priority[field] for field in fields})
         assert 0 < priority["value"] <= HIGHEST_USER_PRIORITY
         assert priority["globalDefault"] is False
-        assert "metallb-speaker-priority" in homelab.dependency_names("metallb")
+        assert "lan-load-balancer-speaker-priority" in homelab.dependency_names("lan-load-balancer-release")
 
     def test_override_changes_only_that_component(self, run: Evaluate, homelab: Evaluation) -> None:
         evaluation = run({"resources": {"metallbSpeaker": {"limits": {"memory": "300Mi"}}}})
-        values = evaluation.named("metallb").inputs["values"]
-        before = homelab.named("metallb").inputs["values"]
+        values = evaluation.named("lan-load-balancer-release").inputs["values"]
+        before = homelab.named("lan-load-balancer-release").inputs["values"]
         assert values["speaker"]["resources"]["limits"] == {"memory": "300Mi"}
         assert values["speaker"]["resources"]["requests"] == before["speaker"]["resources"]["requests"]
         assert values["controller"] == before["controller"]
 
     def test_still_l2_only(self, homelab: Evaluation) -> None:
-        values = homelab.named("metallb").inputs["values"]
+        values = homelab.named("lan-load-balancer-release").inputs["values"]
         assert values["speaker"]["frr"]["enabled"] is False
         assert values["frrk8s"]["enabled"] is False
 
@@ -128,7 +128,7 @@ def istiod_renders_pdb(values: Mapping[str, Any]) -> bool:
 
 class TestNoDrainDeadlock:
     def test_istiod_with_one_replica_has_no_budget(self, homelab: Evaluation) -> None:
-        values = homelab.named("istiod").inputs["values"]
+        values = homelab.named("istio-istiod").inputs["values"]
         assert values["replicaCount"] == 1
         assert istiod_renders_pdb(values) is False
 

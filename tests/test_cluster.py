@@ -60,7 +60,7 @@ class TestProviderInputs:
         assert (crds.inputs["upsertExistingObjects"], crds.inputs["enablePatchForce"]) == ("true", "true")
         for key in ("context", "kubeconfig", "clusterIdentifier"):
             assert crds.inputs.get(key) == main.inputs.get(key), key
-        config_file = homelab.named("gateway-api-standard-crds")
+        config_file = homelab.named("istio-gateway-api-standard-crds")
         assert provider_reference(config_file) == crds.urn and config_file.retain_on_delete
         others = [
             r
@@ -179,9 +179,7 @@ def test_every_script_that_sets_its_own_exit_trap_still_removes_the_kubeconfig_c
 
 def test_the_inspection_removes_the_kubeconfig_copy_too(stubs: Stubs) -> None:
     stubs.add_script("kubectl", SEEN)
-    result = stubs.run(
-        "inspect-cluster.sh", KUBECONFIG_DATA=KUBECONFIG_CONTENT, MODE="report", RELEASES="", OBJECTS=""
-    )
+    result = stubs.run("inspect-cluster.sh", KUBECONFIG_DATA=KUBECONFIG_CONTENT, MODE="report", RELEASES="", OBJECTS="")
     assert result.status == 0, result.stderr
     copy = Path((stubs.home / "kubeconfig.seen").read_text().splitlines()[0])
     assert copy.name != "unset" and not copy.exists()

@@ -161,13 +161,13 @@ def test_each_component_builds_when_hosted(hosted: Evaluation, component: str) -
 
 def test_hosted_inputs_arrive_mapped_to_the_args(hosted: Evaluation) -> None:
     """camelCase names, enum values and nested types reach the component as its Python args."""
-    pool = unwrap(hosted.named("address-pool-lan").inputs)
+    pool = unwrap(hosted.named("hosted-metallb-address-pool-lan").inputs)
     assert pool["spec"] == {"addresses": ["192.168.1.240-192.168.1.250"], "autoAssign": False}
-    istiod = hosted.named("istiod")
+    istiod = hosted.release("istiod")
     assert unwrap(istiod.inputs)["values"]["global"]["platform"] == "k3s"
     # rollback: istiod waits for the node agents going back first (ztunnel, then istio-cni).
-    assert "istio-cni" in hosted.dependency_names("istiod")
-    route = unwrap(hosted.named("route-echo-home-arpa").inputs)
+    assert "hosted-istioambient-cni" in hosted.dependency_names(istiod.name)
+    route = unwrap(hosted.named("hosted-httproutes-echo-home-arpa").inputs)
     assert route["spec"]["rules"][0]["filters"][0]["responseHeaderModifier"]["set"][0]["value"] == "max-age=300"
 
 
@@ -182,7 +182,7 @@ def test_declared_outputs_reach_the_caller(hosted: Evaluation) -> None:
 def test_a_secret_kubeconfig_stays_secret_through_the_host() -> None:
     cluster = {**CLUSTER, "kubeconfig": "apiVersion: v1\nkind: Config\n"}
     evaluation = _hosted([{"type": "Monitoring", "inputs": {"cluster": cluster}}], "secret")
-    environment = evaluation.named("prometheus-operator-crds").inputs["environment"]
+    environment = evaluation.named("secret-monitoring-prometheus-operator-crds").inputs["environment"]
     # The SDK marks the whole environment secret once a value in it is.
     assert is_secret(environment) and unwrap(environment)["KUBECONFIG_DATA"] == cluster["kubeconfig"]
 

@@ -178,7 +178,7 @@ def test_pools_never_include_special_addresses(config_error: ConfigErrorOf, addr
 @pytest.mark.parametrize("address", ["169.253.255.255/32", "126.255.255.255/32", "223.255.255.255/32", "fe7f::1/128"])
 def test_addresses_just_outside_special_ranges_are_accepted(run: Callable[..., Any], address: str) -> None:
     pools = run(overrides={"addressPools": [{"name": "edge", "addresses": [address]}], "gatewayAddress": ""})
-    assert pools.named("address-pool-edge").inputs["spec"]["addresses"] == [address]
+    assert pools.named("lan-load-balancer-address-pool-edge").inputs["spec"]["addresses"] == [address]
 
 
 @pytest.mark.parametrize("namespace", ["kube-system", "istio-system", "metallb-system"])
@@ -218,7 +218,7 @@ def test_external_namespaces_are_checked(
 def test_an_external_namespace_gets_no_mesh_resources() -> None:
     evaluation = evaluate("homelab")
     harbor = [r.name for r in evaluation.registrations.values() if r.name in ("mesh-harbor", "harbor-unenrol")]
-    route = evaluation.named("route-harbor-local")
+    route = evaluation.named("routes-harbor-local")
 
     assert harbor == []
     assert route.inputs["metadata"]["namespace"] == "harbor"

@@ -46,7 +46,7 @@ class TestStarterStack:
             for r in starter.of_type(SERVICE)
             for port in r.inputs["spec"]["ports"]
         }
-        routes = [r for r in starter.of_type(HTTP_ROUTE) if r.name != "http-to-https-redirect"]
+        routes = [r for r in starter.of_type(HTTP_ROUTE) if r.name != "ingress-http-to-https-redirect"]
         assert routes
         for route in routes:
             namespace = route.inputs["metadata"]["namespace"]
@@ -56,9 +56,9 @@ class TestStarterStack:
                     assert (namespace, backend["name"], int(backend["port"])) in created_services
 
     def test_the_demo_app_starts_only_once_its_namespace_is_meshed(self, starter: Evaluation) -> None:
-        assert must_precede(starter, "demo-apps", "demo-app-deployment")
-        assert must_precede(starter, "demo-apps-l4-authorization", "demo-app-deployment")
-        assert must_precede(starter, "ztunnel", "demo-app-deployment")
+        assert must_precede(starter, "mesh-demo-apps-namespace", "demo-app-deployment")
+        assert must_precede(starter, "mesh-demo-apps-l4-authorization", "demo-app-deployment")
+        assert must_precede(starter, "istio-ztunnel", "demo-app-deployment")
 
     def test_verification_checks_the_demo_pods_after_their_rollout(self, starter: Evaluation) -> None:
         assert must_precede(starter, "demo-app-deployment", "verify-mesh")

@@ -132,8 +132,7 @@ class TestStackConfig:
         assert new.inputs["metadata"]["name"] == "e2e-renamed"
         assert new.inputs["spec"]["addresses"] == old.inputs["spec"]["addresses"]
         # The old pool's resource, aliased: replaced delete-first, never a second pool beside it.
-        (alias,) = new.aliases
-        assert f'name: "{old.name}"' in alias
+        assert any(urn.endswith(f"::{old.name}") for urn in new.alias_urns)
 
     def test_none_removes_a_key(self) -> None:
         assert "homelab-mesh:demoApp" not in stack_config(CLUSTER, demoApp=None)
@@ -578,16 +577,17 @@ class TestAdoptionStack:
         seed = seed_cluster.seed_of(harness.adoption_config(ADOPTION))
 
         releases = evaluation.of_type("kubernetes:helm.sh/v3:Release")
-        assert {release.name: release.inputs.get("takeOwnership") for release in releases} == dict.fromkeys(
+        by_release = {release.inputs["name"]: release for release in releases}
+        assert {name: release.inputs.get("takeOwnership") for name, release in by_release.items()} == dict.fromkeys(
             ("istio-base", "istiod", "istio-cni", "ztunnel", "metallb"), True
         )
-        assert {release.inputs["version"] for release in releases if release.name != "metallb"} == {"1.28.2"}
+        assert {release.inputs["version"] for name, release in by_release.items() if name != "metallb"} == {"1.28.2"}
         imports = {r.name: r.request.importId for r in evaluation.registrations.values() if r.request.importId}
         assert imports == {
-            "istio-system": "istio-system",
-            "metallb-system": "metallb-system",
-            "istio-gateway": "istio-gateway",
-            f"address-pool-{seed.pool_name}": f"metallb-system/{seed.pool_name}",
+            "istio-namespace": "istio-system",
+            "lan-load-balancer-namespace": "metallb-system",
+            "ingress-namespace": "istio-gateway",
+            f"lan-load-balancer-address-pool-{seed.pool_name}": f"metallb-system/{seed.pool_name}",
         }
         gateway = evaluation.named("ingress-gateway").inputs["spec"]
         assert gateway["infrastructure"]["annotations"]["metallb.io/loadBalancerIPs"] == SECOND_ADDRESS
@@ -602,7 +602,7 @@ class TestAdoptionStack:
     def test_the_seed_serves_what_the_stack_routes_and_the_secret_it_references(self, tmp_path: Path) -> None:
         evaluation = adoption_evaluation(tmp_path, gatewayAddress=SECOND_ADDRESS)
         seed = seed_cluster.seed_of(harness.adoption_config(ADOPTION))
-        route = evaluation.named(f"route-{seed.hostname.replace('.', '-')}").inputs
+        route = evaluation.named(f"routes-{seed.hostname.replace('.', '-')}").inputs
         [rule] = route["spec"]["rules"]
         [backend] = rule["backendRefs"]
         assert (route["metadata"]["namespace"], backend["name"], backend["port"]) == (
@@ -649,7 +649,7 @@ class TestAdoptionStack:
             tmp_path / "step", gatewayAddress=CLASSIC_ADDRESS, adoptExisting=False, istioVersion="1.29.9"
         )
         assert step.outputs["istioVersion"] == "1.29.9"
-        versions = {r.name: r.inputs["version"] for r in step.of_type("kubernetes:helm.sh/v3:Release")}
+        versions = {r.inputs["name"]: r.inputs["version"] for r in step.of_type("kubernetes:helm.sh/v3:Release")}
         assert {versions[name] for name in ("istio-base", "istiod", "istio-cni", "ztunnel")} == {"1.29.9"}
 
 

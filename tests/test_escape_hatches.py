@@ -80,7 +80,7 @@ def test_the_demo_app_image_comes_through_the_mirror_with_its_digest(run: Any) -
 
 
 def release_values(evaluation: Any, release: str) -> dict[str, Any]:
-    values: dict[str, Any] = evaluation.named(release).inputs["values"]
+    values: dict[str, Any] = evaluation.release(release).inputs["values"]
     return values
 
 

@@ -68,8 +68,8 @@ def test_the_python_example_builds_the_mesh_a_namespace_and_its_route(python_exa
         "HttpRoutes",
     }
     # The route waits for the Gateway and for its namespace's enrolment and policy.
-    _, route_waits_for = registrations["route-echo-home-arpa"]
-    assert {"ingress-gateway", "demo-apps", "demo-apps-l4-authorization"} <= set(route_waits_for)
+    _, route_waits_for = registrations["routes-echo-home-arpa"]
+    assert {"front-door-gateway", "apps-namespace", "apps-l4-authorization"} <= set(route_waits_for)
     # On the example's own provider.
     assert registrations["cluster"][0] == "pulumi:providers:kubernetes"
     assert python_example["outputs"]["urls"] == ["https://echo.home.arpa/"]

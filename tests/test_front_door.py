@@ -18,7 +18,7 @@ CHECK = "check-front-door"
 
 def test_runs_after_the_gateway_the_redirect_and_every_route(homelab: Evaluation) -> None:
     routes = [r.name for r in homelab.of_type("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")]
-    assert sorted(routes) == ["http-to-https-redirect", "route-demo-app1-local", "route-harbor-local"]
+    assert sorted(routes) == ["ingress-http-to-https-redirect", "routes-demo-app1-local", "routes-harbor-local"]
     for name in ("ingress-gateway", *routes):
         assert must_precede(homelab, name, CHECK), name
     check = homelab.named(CHECK)

@@ -26,7 +26,7 @@ def test_gateway_is_istio_class_in_the_gateway_namespace(homelab: Evaluation) ->
     assert gateway["metadata"]["namespace"] == "istio-gateway"
     assert gateway["metadata"]["annotations"]["pulumi.com/waitFor"] == "condition=Programmed"
     assert gateway["spec"]["gatewayClassName"] == "istio"
-    namespace = homelab.named("istio-gateway").inputs["metadata"]
+    namespace = homelab.named("ingress-namespace").inputs["metadata"]
     assert namespace["labels"]["istio.io/dataplane-mode"] == "ambient"
 
 
@@ -63,18 +63,18 @@ def test_fixed_address_goes_to_metallb_on_the_generated_service(homelab: Evaluat
 def test_gateway_waits_for_istiod_crds_certificates_and_pools(homelab: Evaluation) -> None:
     needs = homelab.dependency_names("ingress-gateway")
     assert {
-        "istiod",
-        "gateway-api-standard-crds",
-        "tls-demo-app1-local",
-        "tls-harbor-local",
-        "address-pool-homelab-lan",
-        "l2-advertisement",
+        "istio-istiod",
+        "istio-gateway-api-standard-crds",
+        "ingress-certificates-tls-demo-app1-local",
+        "ingress-certificates-tls-harbor-local",
+        "lan-load-balancer-address-pool-homelab-lan",
+        "lan-load-balancer-l2-advertisement",
     } <= needs
-    assert "ztunnel" not in needs
+    assert "istio-ztunnel" not in needs
 
 
 def test_http_listener_only_redirects_to_https(homelab: Evaluation) -> None:
-    redirect = homelab.named("http-to-https-redirect").inputs
+    redirect = homelab.named("ingress-http-to-https-redirect").inputs
     assert redirect["metadata"]["namespace"] == "istio-gateway"
     spec = redirect["spec"]
     assert spec["parentRefs"] == [{"name": "ingress", "sectionName": "http"}]
@@ -88,8 +88,8 @@ def test_http_listener_only_redirects_to_https(homelab: Evaluation) -> None:
 def test_routes_attach_to_their_hostnames_listener(homelab: Evaluation) -> None:
     listeners = {listener["name"] for listener in _gateway(homelab)["spec"]["listeners"]}
     for name, hostname, namespace, service in (
-        ("route-demo-app1-local", "demo-app1.local", "demo-apps", "demo-app1"),
-        ("route-harbor-local", "harbor.local", "harbor", "harbor"),
+        ("routes-demo-app1-local", "demo-app1.local", "demo-apps", "demo-app1"),
+        ("routes-harbor-local", "harbor.local", "harbor", "harbor"),
     ):
         route = homelab.named(name).inputs
         assert route["kind"] == "HTTPRoute"
@@ -105,8 +105,8 @@ def test_routes_attach_to_their_hostnames_listener(homelab: Evaluation) -> None:
 
 
 def test_route_into_a_meshed_namespace_waits_for_it(homelab: Evaluation) -> None:
-    assert {"ingress-gateway", "demo-apps"} <= homelab.dependency_names("route-demo-app1-local")
-    assert homelab.dependency_names("route-harbor-local") == {"ingress-gateway"}
+    assert {"ingress-gateway", "mesh-demo-apps-namespace"} <= homelab.dependency_names("routes-demo-app1-local")
+    assert homelab.dependency_names("routes-harbor-local") == {"ingress-gateway"}
 
 
 def test_exact_and_prefix_rules(run: Evaluate) -> None:
@@ -124,7 +124,7 @@ def test_exact_and_prefix_rules(run: Evaluate) -> None:
             ]
         }
     )
-    rules = evaluation.named("route-demo-app1-local").inputs["spec"]["rules"]
+    rules = evaluation.named("routes-demo-app1-local").inputs["spec"]["rules"]
     assert rules[0] == {
         "matches": [{"path": {"type": "Exact", "value": "/healthz"}}],
         "backendRefs": [{"name": "demo-health", "port": 8080}],
@@ -133,17 +133,22 @@ def test_exact_and_prefix_rules(run: Evaluate) -> None:
 
 
 def test_private_ca_signs_one_certificate_per_hostname(homelab: Evaluation) -> None:
-    ca = homelab.named("gateway-ca").inputs
+    ca = homelab.named("ingress-certificates-gateway-ca").inputs
     assert ca["isCaCertificate"] is True
     assert "cert_signing" in ca["allowedUses"]
+    certificates = "ingress-certificates"
     for slug, hostname in (("demo-app1-local", "demo-app1.local"), ("harbor-local", "harbor.local")):
-        key = homelab.named(f"{slug}-key").inputs
+        key = homelab.named(f"{certificates}-{slug}-key").inputs
         assert (key["algorithm"], key["ecdsaCurve"]) == ("ECDSA", "P256")
-        assert homelab.named(f"{slug}-csr").inputs["dnsNames"] == [hostname]
-        certificate = homelab.named(f"{slug}-certificate")
+        assert homelab.named(f"{certificates}-{slug}-csr").inputs["dnsNames"] == [hostname]
+        certificate = homelab.named(f"{certificates}-{slug}-certificate")
         assert "server_auth" in certificate.inputs["allowedUses"]
-        assert {"gateway-ca", "gateway-ca-key", f"{slug}-csr"} <= homelab.dependency_names(f"{slug}-certificate")
-        secret = unwrap(homelab.named(f"tls-{slug}").inputs["stringData"])
+        assert {
+            f"{certificates}-gateway-ca",
+            f"{certificates}-gateway-ca-key",
+            f"{certificates}-{slug}-csr",
+        } <= homelab.dependency_names(f"{certificates}-{slug}-certificate")
+        secret = unwrap(homelab.named(f"{certificates}-tls-{slug}").inputs["stringData"])
         assert secret["tls.crt"].startswith("-----BEGIN CERTIFICATE-----")
         assert "PRIVATE KEY" in secret["tls.key"]
 
@@ -176,14 +181,14 @@ def test_no_hostnames_means_no_front_door(run: Evaluate) -> None:
 
 
 def test_hsts_is_off_unless_asked_for(homelab: Evaluation) -> None:
-    for name in ("route-demo-app1-local", "route-harbor-local"):
+    for name in ("routes-demo-app1-local", "routes-harbor-local"):
         assert all("filters" not in rule for rule in homelab.named(name).inputs["spec"]["rules"])
 
 
 def test_hsts_header_on_every_rule_of_every_https_route(run: Evaluate) -> None:
     evaluation = run(overrides={"hstsMaxAgeSeconds": 63072000})
 
-    for name in ("route-demo-app1-local", "route-harbor-local"):
+    for name in ("routes-demo-app1-local", "routes-harbor-local"):
         for rule in evaluation.named(name).inputs["spec"]["rules"]:
             assert rule["filters"] == [
                 {
@@ -194,7 +199,7 @@ def test_hsts_header_on_every_rule_of_every_https_route(run: Evaluate) -> None:
                 }
             ]
     # The plain-HTTP listener only redirects; browsers ignore HSTS sent over HTTP anyway.
-    redirect = evaluation.named("http-to-https-redirect").inputs["spec"]["rules"][0]["filters"]
+    redirect = evaluation.named("ingress-http-to-https-redirect").inputs["spec"]["rules"][0]["filters"]
     assert [item["type"] for item in redirect] == ["RequestRedirect"]
 
 

@@ -23,32 +23,32 @@ GATEWAY_PRINCIPAL = "cluster.local/ns/istio-gateway/sa/ingress-istio"
 def test_an_existing_namespace_is_labelled_not_owned(homelab: Evaluation, namespace: str) -> None:
     """The homelab's namespaces exist without the stack: a server-side apply patch sets only the label, so
     neither a destroy nor a renamed resource can delete the namespace."""
-    registration = homelab.named(namespace)
+    registration = homelab.named(f"mesh-{namespace}-namespace")
     assert registration.type == "kubernetes:core/v1:NamespacePatch"
     assert registration.inputs["metadata"] == {"name": namespace, "labels": {"istio.io/dataplane-mode": "ambient"}}
     assert registration.parent == homelab.named(f"mesh-{namespace}").urn
     assert not homelab.of_type("kubernetes:core/v1:Namespace") or all(
-        r.name != namespace for r in homelab.of_type("kubernetes:core/v1:Namespace")
+        r.inputs["metadata"]["name"] != namespace for r in homelab.of_type("kubernetes:core/v1:Namespace")
     )
 
 
 def test_create_true_makes_the_stack_create_and_retain_the_namespace(run: Evaluate) -> None:
     evaluation = run(overrides={"namespaceOptions": {"localstack": {"networkPolicy": "restricted", "create": True}}})
-    created = evaluation.named("localstack")
+    created = evaluation.named("mesh-localstack-namespace")
     assert created.type == "kubernetes:core/v1:Namespace"
     assert created.inputs["metadata"]["labels"]["istio.io/dataplane-mode"] == "ambient"
     assert created.retain_on_delete is True
     # The others stay label-only.
-    assert evaluation.named("demo-apps").type == "kubernetes:core/v1:NamespacePatch"
+    assert evaluation.named("mesh-demo-apps-namespace").type == "kubernetes:core/v1:NamespacePatch"
 
 
 def test_the_demo_apps_namespace_is_created_unless_told_otherwise(run: Evaluate) -> None:
     starter = run(stack="starter", stack_file=STARTER)
-    assert starter.named("demo-apps").type == "kubernetes:core/v1:Namespace"
+    assert starter.named("mesh-demo-apps-namespace").type == "kubernetes:core/v1:Namespace"
     labelled = run(
         stack="starter", stack_file=STARTER, overrides={"namespaceOptions": {"demo-apps": {"create": False}}}
     )
-    assert labelled.named("demo-apps").type == "kubernetes:core/v1:NamespacePatch"
+    assert labelled.named("mesh-demo-apps-namespace").type == "kubernetes:core/v1:NamespacePatch"
 
 
 def test_create_must_be_a_boolean(config_error: Any) -> None:
@@ -60,22 +60,22 @@ def test_create_must_be_a_boolean(config_error: Any) -> None:
 
 @pytest.mark.parametrize("namespace", MESHED)
 def test_destroy_unenrols_before_the_dataplane_goes(homelab: Evaluation, namespace: str) -> None:
-    for agent in ("ztunnel", "istio-cni"):
-        assert must_precede(homelab, agent, namespace)
-        assert must_precede(homelab, agent, f"{namespace}-unenrol")
+    for agent in ("istio-ztunnel", "istio-cni"):
+        assert must_precede(homelab, agent, f"mesh-{namespace}-namespace")
+        assert must_precede(homelab, agent, f"mesh-{namespace}-unenrol")
     order = creation_order(homelab)
     # Destroy runs in reverse creation order: the un-enrol command goes before ztunnel and istio-cni.
     deletion = order[::-1]
-    assert deletion.index(f"{namespace}-unenrol") < deletion.index("ztunnel") < deletion.index("istio-cni")
+    assert deletion.index(f"mesh-{namespace}-unenrol") < deletion.index("istio-ztunnel") < deletion.index("istio-cni")
 
 
 NAMESPACE_POLICIES = (
-    "localstack-ambient-network-policy",
-    "localstack-peer-authentication",
-    "localstack-l4-authorization",
-    "localstack-waypoint",
-    "localstack-waypoint-authorization",
-    "localstack-use-waypoint",
+    "mesh-localstack-ambient-network-policy",
+    "mesh-localstack-peer-authentication",
+    "mesh-localstack-l4-authorization",
+    "mesh-localstack-waypoint",
+    "mesh-localstack-waypoint-authorization",
+    "mesh-localstack-use-waypoint",
 )
 
 
@@ -102,38 +102,41 @@ def test_unenrol_runs_before_the_namespace_policies_are_deleted(fully_policed: E
     stack alike: the un-enrol command depends on every policy, so it runs while they are all still in place.
     Through the Namespace it still depends on ztunnel and istio-cni, so it also runs before they go; and the
     routes and the verification that depend on the namespace are deleted before it."""
-    unenrol = "localstack-unenrol"
+    unenrol = "mesh-localstack-unenrol"
     assert {r.name for r in fully_policed.children("mesh-localstack")} >= {*NAMESPACE_POLICIES, unenrol}
     for policy in NAMESPACE_POLICIES:
         assert must_precede(fully_policed, policy, unenrol), policy
         assert not must_precede(fully_policed, unenrol, policy), policy
-    for agent in ("ztunnel", "istio-cni", "localstack"):
+    for agent in ("istio-ztunnel", "istio-cni", "mesh-localstack-namespace"):
         assert must_precede(fully_policed, agent, unenrol), agent
-    assert must_precede(fully_policed, "localstack-unenrol", "verify-mesh")
+    assert must_precede(fully_policed, "mesh-localstack-unenrol", "verify-mesh")
     deletion = creation_order(fully_policed)[::-1]
     position = deletion.index(unenrol)
     assert all(position < deletion.index(policy) for policy in NAMESPACE_POLICIES)
-    assert position < deletion.index("ztunnel") and position < deletion.index("istio-cni")
+    assert position < deletion.index("istio-ztunnel") and position < deletion.index("istio-cni")
     # Un-enrolling clears the use-waypoint label itself; the waypoint still goes only after that patch does.
-    assert deletion.index("localstack-use-waypoint") < deletion.index("localstack-waypoint")
+    assert deletion.index("mesh-localstack-use-waypoint") < deletion.index("mesh-localstack-waypoint")
 
 
 def test_unenrol_depends_on_the_policies_a_namespace_actually_has(homelab: Evaluation) -> None:
-    assert homelab.dependency_names("tekton-builds-unenrol") >= {"tekton-builds", "tekton-builds-l4-authorization"}
-    assert homelab.dependency_names("localstack-unenrol") >= {
-        "localstack",
-        "localstack-l4-authorization",
-        "localstack-ambient-network-policy",
+    assert homelab.dependency_names("mesh-tekton-builds-unenrol") >= {
+        "mesh-tekton-builds-namespace",
+        "mesh-tekton-builds-l4-authorization",
+    }
+    assert homelab.dependency_names("mesh-localstack-unenrol") >= {
+        "mesh-localstack-namespace",
+        "mesh-localstack-l4-authorization",
+        "mesh-localstack-ambient-network-policy",
     }
 
 
 def test_unenrol_command_removes_the_labels_on_delete(homelab: Evaluation) -> None:
-    unenrol = homelab.named("localstack-unenrol")
+    unenrol = homelab.named("mesh-localstack-unenrol")
     assert unenrol.type == "command:local:Command"
     assert unenrol.inputs["delete"] == script("unenrol-namespace.sh")
     assert "create" not in unenrol.inputs
     assert unenrol.inputs["environment"] == {"NAMESPACE": "localstack", "KUBE_CONTEXT": "homelab"}
-    assert "localstack" in homelab.dependency_names("localstack-unenrol")
+    assert "mesh-localstack-namespace" in homelab.dependency_names("mesh-localstack-unenrol")
     assert "rollout restart" not in unenrol.inputs["delete"]
 
 
@@ -145,7 +148,12 @@ def test_removing_a_namespace_from_the_stack_removes_its_resources(run: Evaluate
         }
     )
     gone = set(homelab.names()) - set(evaluation.names())
-    assert {"localstack", "localstack-unenrol", "mesh-localstack", "localstack-ambient-network-policy"} <= gone
+    assert {
+        "mesh-localstack-namespace",
+        "mesh-localstack-unenrol",
+        "mesh-localstack",
+        "mesh-localstack-ambient-network-policy",
+    } <= gone
     assert evaluation.outputs["meshedNamespaces"] == ["demo-apps", "tekton-builds"]
 
 
@@ -155,11 +163,11 @@ def _rules(policy: dict[str, Any], direction: str) -> list[dict[str, Any]]:
 
 def test_open_namespaces_get_no_network_policy(homelab: Evaluation) -> None:
     policies = [r.name for r in homelab.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")]
-    assert policies == ["localstack-ambient-network-policy"]
+    assert policies == ["mesh-localstack-ambient-network-policy"]
 
 
 def test_restricted_namespace_policy_is_correct_for_ambient(homelab: Evaluation) -> None:
-    policy = homelab.named("localstack-ambient-network-policy").inputs
+    policy = homelab.named("mesh-localstack-ambient-network-policy").inputs
     assert policy["metadata"]["namespace"] == "localstack"
     spec = policy["spec"]
     assert spec["podSelector"] == {}
@@ -182,7 +190,7 @@ def test_restricted_namespace_policy_is_correct_for_ambient(homelab: Evaluation)
 
 
 def _l4_sources(evaluation: Evaluation, namespace: str) -> list[dict[str, Any]]:
-    policy = evaluation.named(f"{namespace}-l4-authorization").inputs
+    policy = evaluation.named(f"mesh-{namespace}-l4-authorization").inputs
     assert policy["spec"]["action"] == "ALLOW"
     return [source["source"] for rule in policy["spec"]["rules"] for source in rule["from"]]
 
@@ -200,8 +208,8 @@ def test_peer_namespaces_are_admitted_but_the_gateway_is_not_without_routes(home
 
 def test_default_deny_off_opens_the_namespace(run: Evaluate) -> None:
     evaluation = run({"namespaceOptions": {"localstack": {"defaultDeny": False}}})
-    assert "localstack-l4-authorization" not in evaluation.names()
-    assert "demo-apps-l4-authorization" in evaluation.names()
+    assert "mesh-localstack-l4-authorization" not in evaluation.names()
+    assert "mesh-demo-apps-l4-authorization" in evaluation.names()
 
 
 def test_waypoint_takes_l7_rules_and_ztunnel_keeps_l4(run: Evaluate) -> None:
@@ -218,34 +226,34 @@ def test_waypoint_takes_l7_rules_and_ztunnel_keeps_l4(run: Evaluate) -> None:
             }
         }
     )
-    waypoint = evaluation.named("demo-apps-waypoint").inputs
+    waypoint = evaluation.named("mesh-demo-apps-waypoint").inputs
     assert waypoint["spec"]["gatewayClassName"] == "istio-waypoint"
     assert waypoint["spec"]["listeners"] == [{"name": "mesh", "port": 15008, "protocol": "HBONE"}]
     assert waypoint["metadata"]["name"] == "waypoint"
     # The namespace switches to the waypoint by a patch applied once the waypoint is Programmed, so that
     # removing the waypoint drops the label first.
-    assert "istio.io/use-waypoint" not in evaluation.named("demo-apps").inputs["metadata"]["labels"]
-    use_waypoint = evaluation.named("demo-apps-use-waypoint")
+    assert "istio.io/use-waypoint" not in evaluation.named("mesh-demo-apps-namespace").inputs["metadata"]["labels"]
+    use_waypoint = evaluation.named("mesh-demo-apps-use-waypoint")
     assert use_waypoint.type == "kubernetes:core/v1:NamespacePatch"
     assert use_waypoint.inputs["kind"] == "Namespace"
     assert use_waypoint.inputs["metadata"] == {"name": "demo-apps", "labels": {"istio.io/use-waypoint": "waypoint"}}
-    assert must_precede(evaluation, "demo-apps-waypoint", "demo-apps-use-waypoint")
-    assert must_precede(evaluation, "demo-apps-waypoint-authorization", "demo-apps-use-waypoint")
+    assert must_precede(evaluation, "mesh-demo-apps-waypoint", "mesh-demo-apps-use-waypoint")
+    assert must_precede(evaluation, "mesh-demo-apps-waypoint-authorization", "mesh-demo-apps-use-waypoint")
 
-    l7 = evaluation.named("demo-apps-waypoint-authorization").inputs["spec"]
+    l7 = evaluation.named("mesh-demo-apps-waypoint-authorization").inputs["spec"]
     assert l7["targetRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "waypoint"}]
     assert {
         "from": [{"source": {"namespaces": ["tekton-builds"]}}],
         "to": [{"operation": {"methods": ["GET"], "paths": ["/api/*"]}}],
     } in l7["rules"]
 
-    l4_rules = evaluation.named("demo-apps-l4-authorization").inputs["spec"]["rules"]
+    l4_rules = evaluation.named("mesh-demo-apps-l4-authorization").inputs["spec"]["rules"]
     assert not any("methods" in str(rule) or "paths" in str(rule) for rule in l4_rules)
     assert {
         "from": [{"source": {"namespaces": ["localstack"]}}],
         "to": [{"operation": {"ports": ["8080"]}}],
     } in l4_rules
-    assert "demo-apps-waypoint" in evaluation.dependency_names("demo-apps-waypoint-authorization")
+    assert "mesh-demo-apps-waypoint" in evaluation.dependency_names("mesh-demo-apps-waypoint-authorization")
 
 
 def test_namespace_mtls_override(run: Evaluate) -> None:
@@ -256,11 +264,13 @@ def test_namespace_mtls_override(run: Evaluate) -> None:
             }
         }
     )
-    peer = evaluation.named("localstack-peer-authentication").inputs
+    peer = evaluation.named("mesh-localstack-peer-authentication").inputs
     assert peer["metadata"] == {"name": "default", "namespace": "localstack"}
     assert peer["spec"] == {"mtls": {"mode": "PERMISSIVE"}}
-    overrides = {r for r in evaluation.names() if r.endswith("-peer-authentication")} - {"mesh-peer-authentication"}
-    assert overrides == {"localstack-peer-authentication"}
+    overrides = {r for r in evaluation.names() if r.endswith("-peer-authentication")} - {
+        "istio-mesh-peer-authentication"
+    }
+    assert overrides == {"mesh-localstack-peer-authentication"}
 
 
 # --- plaintext clients: PERMISSIVE needs an ipBlocks source where defaultDeny holds ---------------------------------
@@ -277,8 +287,8 @@ def test_permissive_with_an_ip_block_admits_that_source_in_the_ztunnel_policy(ru
         }
     )
 
-    assert evaluation.named("localstack-peer-authentication").inputs["spec"] == {"mtls": {"mode": "PERMISSIVE"}}
-    policy = evaluation.named("localstack-l4-authorization").inputs
+    assert evaluation.named("mesh-localstack-peer-authentication").inputs["spec"] == {"mtls": {"mode": "PERMISSIVE"}}
+    policy = evaluation.named("mesh-localstack-l4-authorization").inputs
     assert policy["spec"]["action"] == "ALLOW"
     sources = policy["spec"]["rules"][0]["from"]
     # ipBlocks, not remoteIpBlocks: the field ztunnel enforces at L4.
@@ -299,8 +309,8 @@ def test_a_mesh_wide_permissive_mode_is_fine_where_each_namespace_says_how_plain
         }
     )
 
-    assert evaluation.named("mesh-peer-authentication").inputs["spec"] == {"mtls": {"mode": "PERMISSIVE"}}
-    assert "localstack-l4-authorization" not in evaluation.names()
+    assert evaluation.named("istio-mesh-peer-authentication").inputs["spec"] == {"mtls": {"mode": "PERMISSIVE"}}
+    assert "mesh-localstack-l4-authorization" not in evaluation.names()
 
 
 @pytest.mark.parametrize(
@@ -364,12 +374,12 @@ GATEWAY_PRINCIPAL = "cluster.local/ns/istio-gateway/sa/ingress-istio"
 def test_ingress_use_waypoint_labels_the_namespace_and_admits_the_gateway_at_the_waypoint(run: Evaluate) -> None:
     evaluation = run({"namespaceOptions": {"demo-apps": {"waypoint": True, "ingressUseWaypoint": True}}})
 
-    patch = evaluation.named("demo-apps-use-waypoint").inputs
+    patch = evaluation.named("mesh-demo-apps-use-waypoint").inputs
     assert patch["metadata"]["labels"] == {"istio.io/use-waypoint": "waypoint", "istio.io/ingress-use-waypoint": "true"}
-    waypoint_sources = evaluation.named("demo-apps-waypoint-authorization").inputs["spec"]["rules"][0]["from"]
+    waypoint_sources = evaluation.named("mesh-demo-apps-waypoint-authorization").inputs["spec"]["rules"][0]["from"]
     assert {"source": {"principals": [GATEWAY_PRINCIPAL]}} in waypoint_sources
     # The label goes on only once the policy that admits the gateway is in place.
-    assert must_precede(evaluation, "demo-apps-waypoint-authorization", "demo-apps-use-waypoint")
+    assert must_precede(evaluation, "mesh-demo-apps-waypoint-authorization", "mesh-demo-apps-use-waypoint")
 
 
 def test_without_ingress_use_waypoint_routed_traffic_skips_the_waypoint_and_its_policy_admits_no_gateway(
@@ -378,9 +388,10 @@ def test_without_ingress_use_waypoint_routed_traffic_skips_the_waypoint_and_its_
     evaluation = run({"namespaceOptions": {"demo-apps": {"waypoint": True}}})
 
     assert (
-        "istio.io/ingress-use-waypoint" not in evaluation.named("demo-apps-use-waypoint").inputs["metadata"]["labels"]
+        "istio.io/ingress-use-waypoint"
+        not in evaluation.named("mesh-demo-apps-use-waypoint").inputs["metadata"]["labels"]
     )
-    waypoint_sources = evaluation.named("demo-apps-waypoint-authorization").inputs["spec"]["rules"][0]["from"]
+    waypoint_sources = evaluation.named("mesh-demo-apps-waypoint-authorization").inputs["spec"]["rules"][0]["from"]
     assert not any("principals" in entry["source"] for entry in waypoint_sources)
 
 
@@ -406,6 +417,6 @@ def test_services_switch_to_the_waypoint_only_once_it_is_programmed(run: Evaluat
     """pulumi-kubernetes waits for the annotation's condition before the waypoint counts as created, so the
     use-waypoint label (which depends on it) never points Services at a waypoint that cannot serve yet."""
     dev = run(stack="dev")
-    waypoint = dev.named("sandbox-waypoint")
+    waypoint = dev.named("mesh-sandbox-waypoint")
     assert waypoint.inputs["metadata"]["annotations"] == {"pulumi.com/waitFor": "condition=Programmed"}
-    assert waypoint.urn in dev.named("sandbox-use-waypoint").dependencies
+    assert waypoint.urn in dev.named("mesh-sandbox-use-waypoint").dependencies

@@ -19,7 +19,8 @@ SCHEMAS: dict[str, type[BaseModel]] = {"PodMonitor": PodMonitor, "ServiceMonitor
 
 
 def monitors(evaluation: Evaluation) -> dict[str, dict[str, Any]]:
-    return {r.name: r.inputs for t in MONITOR_TYPES for r in evaluation.of_type(t)}
+    """By the monitor's Kubernetes name."""
+    return {r.inputs["metadata"]["name"]: r.inputs for t in MONITOR_TYPES for r in evaluation.of_type(t)}
 
 
 def endpoint(monitor: Mapping[str, Any]) -> dict[str, Any]:
@@ -41,8 +42,8 @@ def monitored() -> Evaluation:
 
 def test_off_by_default(homelab: Evaluation) -> None:
     assert monitors(homelab) == {}
-    assert "prometheus-operator-crds" not in homelab.names()
-    assert "metallb-metrics-reader" not in homelab.names()
+    assert "monitoring-prometheus-operator-crds" not in homelab.names()
+    assert "monitoring-metallb-metrics-reader" not in homelab.names()
 
 
 def test_one_monitor_per_component_each_valid_for_the_operator(monitored: Evaluation) -> None:
@@ -97,17 +98,17 @@ def test_metallb_016_metrics_are_https_with_a_token_allowed_to_read_them(monitor
     target = endpoint(monitor)
     assert (target["port"], target["scheme"]) == ("metricshttps", "https")
     credentials = target["authorization"]["credentials"]
-    token = monitored.named("metallb-metrics-reader-token").inputs
+    token = monitored.named("monitoring-metallb-metrics-reader-token").inputs
     assert token["type"] == "kubernetes.io/service-account-token"
     assert token["metadata"]["namespace"] == monitor["metadata"]["namespace"]
     assert credentials["name"] == token["metadata"]["name"]
-    account = monitored.named("metallb-metrics-reader").inputs["metadata"]
+    account = monitored.named("monitoring-metallb-metrics-reader").inputs["metadata"]
     assert token["metadata"]["annotations"]["kubernetes.io/service-account.name"] == account["name"]
-    binding = monitored.named("metallb-metrics-reader-binding").inputs
+    binding = monitored.named("monitoring-metallb-metrics-reader-binding").inputs
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": account["name"], "namespace": account["namespace"]}
     ]
-    role = monitored.named("metallb-metrics-reader-role").inputs
+    role = monitored.named("monitoring-metallb-metrics-reader-role").inputs
     assert binding["roleRef"]["name"] == role["metadata"]["name"]
     assert role["rules"] == [{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}]
 
@@ -119,7 +120,7 @@ def test_metallb_015_metrics_are_plain_http(run: Evaluate) -> None:
             "port": "monitoring",
             "path": "/metrics",
         }
-    assert "metallb-metrics-reader-token" not in evaluation.names()
+    assert "monitoring-metallb-metrics-reader-token" not in evaluation.names()
 
 
 def test_only_what_the_stack_runs_is_monitored(run: Evaluate) -> None:
@@ -137,12 +138,12 @@ def test_only_what_the_stack_runs_is_monitored(run: Evaluate) -> None:
 
 
 def test_monitors_wait_for_the_crd_check_and_what_they_watch(monitored: Evaluation) -> None:
-    check = monitored.named("prometheus-operator-crds").inputs
+    check = monitored.named("monitoring-prometheus-operator-crds").inputs
     assert check["create"] == script("check-prometheus-operator-crds.sh")
     assert check["environment"] == {"KUBE_CONTEXT": "homelab"}
     for name in monitors(monitored):
-        needs = monitored.dependency_names(name)
-        assert {"prometheus-operator-crds", "ztunnel", "metallb"} <= needs, name
+        needs = monitored.dependency_names(f"monitoring-{name}")
+        assert {"monitoring-prometheus-operator-crds", "istio-ztunnel", "lan-load-balancer-release"} <= needs, name
 
 
 # --- check-prometheus-operator-crds.sh ---------------------------------------------------------------------

@@ -94,19 +94,19 @@ class TestMermaid:
 class TestHomelabPlan:
     def test_istio_installs_in_order_base_istiod_cni_ztunnel(self, homelab: Evaluation) -> None:
         waves = plan_graph.resource_graph(homelab).waves
-        base, istiod, cni, ztunnel = (waves[homelab.named(name).urn] for name in ISTIO_INSTALL_ORDER)
+        base, istiod, cni, ztunnel = (waves[homelab.release(name).urn] for name in ISTIO_INSTALL_ORDER)
         assert base < istiod < cni < ztunnel
 
     def test_the_graph_holds_deployed_resources_only(self, homelab: Evaluation) -> None:
         labels = plan_graph.resource_graph(homelab).labels.values()
-        assert "ConfigFile gateway-api-standard-crds" in labels
-        assert "Release istiod" in labels
+        assert "ConfigFile istio-gateway-api-standard-crds" in labels
+        assert "Release istio-istiod" in labels
         assert not any(label.startswith(("IstioAmbient ", "MetalLB ", "kubernetes ")) for label in labels)
 
     def test_the_gateway_waits_for_the_crds_through_istiod(self, homelab: Evaluation) -> None:
         graph = plan_graph.resource_graph(homelab)
-        crds, gateway = homelab.named("gateway-api-standard-crds").urn, homelab.named("ingress-gateway").urn
-        assert graph.waves[crds] < graph.waves[homelab.named("istiod").urn] < graph.waves[gateway]
+        crds, gateway = homelab.named("istio-gateway-api-standard-crds").urn, homelab.named("ingress-gateway").urn
+        assert graph.waves[crds] < graph.waves[homelab.named("istio-istiod").urn] < graph.waves[gateway]
 
     def test_objects_are_kubernetes_manifests_without_helm_releases(self, homelab: Evaluation) -> None:
         text, count = plan_render.render_objects(homelab, plan_graph.resource_graph(homelab))
@@ -327,7 +327,9 @@ def test_kubernetes_objects_wait_for_what_their_provider_waits_for(homelab: Eval
     """The provider depends on the upgrade guard, so every object it creates comes in a later wave."""
     graph = plan_graph.resource_graph(homelab)
     wave = {label: graph.waves[urn] for urn, label in graph.labels.items()}
-    guard = wave["Command upgrade-live-check"]
-    assert wave["Namespace istio-system"] > guard
-    assert wave["PriorityClass metallb-speaker-priority"] > guard
-    assert wave["PrivateKey gateway-ca-key"] == 1  # pulumi-tls objects do not use the Kubernetes provider
+    guard = wave["Command upgrade-guard-live-check"]
+    assert wave["Namespace istio-namespace"] > guard
+    assert wave["PriorityClass lan-load-balancer-speaker-priority"] > guard
+    assert (
+        wave["PrivateKey ingress-certificates-gateway-ca-key"] == 1
+    )  # pulumi-tls objects do not use the Kubernetes provider

@@ -139,4 +139,4 @@ def test_the_program_exports_each_certificates_urn(homelab: Any) -> None:
     for hostname, urn in urns.items():
         registration = homelab.by_urn(urn)
         assert registration.type == "tls:index/locallySignedCert:LocallySignedCert"
-        assert registration.name == f"{hostname.replace('.', '-')}-certificate"
+        assert registration.name == f"ingress-certificates-{hostname.replace('.', '-')}-certificate"

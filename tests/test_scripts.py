@@ -241,7 +241,7 @@ def two_pools() -> Evaluation:
 
 
 def test_webhook_wait_dry_runs_every_pool_the_stack_creates(stubs: Stubs, two_pools: Evaluation) -> None:
-    environment = two_pools.named("metallb-webhook-ready").inputs["environment"]
+    environment = two_pools.named("lan-load-balancer-webhook-ready").inputs["environment"]
     counting_kubectl(stubs, failures=0, error="")
 
     result = stubs.run("wait-for-metallb-webhook.sh", **environment, INTERVAL_SECONDS="0")
@@ -562,7 +562,11 @@ PRINT_ENVIRONMENT = f"exec {shlex.quote(sys.executable)} -c 'import json, os; pr
 
 def test_scripts_run_without_any_pulumi_variable(homelab: Evaluation, tmp_path: Path) -> None:
     commands = homelab.of_type("command:local:Command")
-    assert {command.name for command in commands} >= {"metallb-webhook-ready", "verify-mesh", "check-front-door"}
+    assert {command.name for command in commands} >= {
+        "lan-load-balancer-webhook-ready",
+        "verify-mesh",
+        "check-front-door",
+    }
     kept = {
         "PATH": SYSTEM_PATH,
         "HOME": str(tmp_path),

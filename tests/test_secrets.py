@@ -47,7 +47,7 @@ def contains_key_material(value: Any) -> bool:
 
 @pytest.fixture(scope="module")
 def private_ca(homelab: Evaluation) -> Evaluation:
-    assert homelab.named("gateway-ca-key").type == "tls:index/privateKey:PrivateKey"
+    assert homelab.named("ingress-certificates-gateway-ca-key").type == "tls:index/privateKey:PrivateKey"
     return homelab
 
 
@@ -74,18 +74,22 @@ def test_the_audit_finds_every_key_when_unwrapped(
     private_ca: Evaluation, provided: Evaluation, cert_manager: Evaluation
 ) -> None:
     """Guards the audit itself: an empty leak list below means the keys were seen, and all were secret."""
+    certificates = "ingress-certificates"
     assert key_places(private_ca) == {
-        "gateway-ca.privateKeyPem",
-        "demo-app1-local-csr.privateKeyPem",
-        "demo-app1-local-certificate.caPrivateKeyPem",
-        "tls-demo-app1-local.stringData.tls.key",
-        "harbor-local-csr.privateKeyPem",
-        "harbor-local-certificate.caPrivateKeyPem",
-        "tls-harbor-local.stringData.tls.key",
+        f"{certificates}-gateway-ca.privateKeyPem",
+        f"{certificates}-demo-app1-local-csr.privateKeyPem",
+        f"{certificates}-demo-app1-local-certificate.caPrivateKeyPem",
+        f"{certificates}-tls-demo-app1-local.stringData.tls.key",
+        f"{certificates}-harbor-local-csr.privateKeyPem",
+        f"{certificates}-harbor-local-certificate.caPrivateKeyPem",
+        f"{certificates}-tls-harbor-local.stringData.tls.key",
     }
-    assert key_places(provided) == {"tls-gateway.stringData.tls.key"}
+    assert key_places(provided) == {f"{certificates}-tls-gateway.stringData.tls.key"}
     # cert-manager mode: the CA key goes to cert-manager's Secret; the certificates' keys never leave the cluster.
-    assert key_places(cert_manager) == {"gateway-ca.privateKeyPem", "homelab-mesh-ca.stringData.tls.key"}
+    assert key_places(cert_manager) == {
+        f"{certificates}-gateway-ca.privateKeyPem",
+        f"{certificates}-homelab-mesh-ca.stringData.tls.key",
+    }
 
 
 def test_key_material_only_travels_as_a_secret(stack: Evaluation) -> None:
@@ -109,7 +113,7 @@ def test_tls_secrets_string_data_is_secret(stack: Evaluation) -> None:
 
 
 def test_provided_key_reaches_the_gateway_secret(provided: Evaluation) -> None:
-    secret = provided.named("tls-gateway")
+    secret = provided.named("ingress-certificates-tls-gateway")
     assert unwrap(secret.inputs["stringData"]) == {"tls.crt": PROVIDED_CERTIFICATE, "tls.key": PROVIDED_KEY}
 
 

@@ -55,7 +55,7 @@ def test_the_stack_evaluates_without_errors(path: Path) -> None:
 @pytest.mark.parametrize("path", STACK_FILES, ids=stack_name)
 def test_the_stack_installs_the_four_istio_releases(path: Path) -> None:
     evaluation = evaluated(path)
-    releases = {registration.name for registration in evaluation.of_type("kubernetes:helm.sh/v3:Release")}
+    releases = {registration.inputs["name"] for registration in evaluation.of_type("kubernetes:helm.sh/v3:Release")}
     assert releases >= ISTIO_RELEASES
 
 

@@ -53,22 +53,22 @@ class TestPrivateCa:
 
     def test_renewal_window_is_the_last_30_days_of_a_year(self, homelab: Evaluation) -> None:
         for slug in ("demo-app1-local", "harbor-local"):
-            certificate = homelab.named(f"{slug}-certificate").inputs
+            certificate = homelab.named(f"ingress-certificates-{slug}-certificate").inputs
             assert certificate["validityPeriodHours"] == 365 * 24
             assert certificate["earlyRenewalHours"] == 30 * 24
 
     def test_ca_is_valid_five_years_by_default_and_configurable(self, homelab: Evaluation, run: Evaluate) -> None:
         default = run({"caValidityDays": None})
-        assert default.named("gateway-ca").inputs["validityPeriodHours"] == 5 * 365 * 24
+        assert default.named("ingress-certificates-gateway-ca").inputs["validityPeriodHours"] == 5 * 365 * 24
         # The homelab keeps the ten years its CA was made with, so no device has to trust a new one.
-        assert homelab.named("gateway-ca").inputs["validityPeriodHours"] == 3650 * 24
+        assert homelab.named("ingress-certificates-gateway-ca").inputs["validityPeriodHours"] == 3650 * 24
         shorter = run({"caValidityDays": 400})
-        assert shorter.named("gateway-ca").inputs["validityPeriodHours"] == 400 * 24
+        assert shorter.named("ingress-certificates-gateway-ca").inputs["validityPeriodHours"] == 400 * 24
 
     def test_ca_signs_only_the_gateway_hostnames(self, homelab: Evaluation) -> None:
         requests = homelab.of_type("tls:index/certRequest:CertRequest")
         assert sorted(name for request in requests for name in request.inputs["dnsNames"]) == list(HOMELAB_HOSTNAMES)
-        assert "dnsNames" not in homelab.named("gateway-ca").inputs
+        assert "dnsNames" not in homelab.named("ingress-certificates-gateway-ca").inputs
 
     def test_an_allowed_suffix_admits_a_real_domain(self, run: Evaluate) -> None:
         evaluation = run(
@@ -78,11 +78,15 @@ class TestPrivateCa:
                 "caAllowedSuffixes": ["lab.example.org"],
             }
         )
-        assert evaluation.named("harbor-lab-example-org-csr").inputs["dnsNames"] == ["harbor.lab.example.org"]
+        assert evaluation.named("ingress-certificates-harbor-lab-example-org-csr").inputs["dnsNames"] == [
+            "harbor.lab.example.org"
+        ]
 
     def test_any_hostname_only_by_explicit_opt_out(self, run: Evaluate) -> None:
         evaluation = run({"gatewayHostnames": ["grafana.example.com"], "routes": None, "caAllowAnyHostname": True})
-        assert evaluation.named("grafana-example-com-csr").inputs["dnsNames"] == ["grafana.example.com"]
+        assert evaluation.named("ingress-certificates-grafana-example-com-csr").inputs["dnsNames"] == [
+            "grafana.example.com"
+        ]
 
     def test_no_cert_manager_in_private_ca_mode(self, homelab: Evaluation) -> None:
         assert not homelab.of_type("homelab-mesh:index:CertManager")
@@ -91,7 +95,7 @@ class TestPrivateCa:
 
 class TestCertManager:
     def test_release_is_pinned_in_its_own_namespace(self, cert_manager: Evaluation) -> None:
-        release = cert_manager.named("cert-manager")
+        release = cert_manager.named("cert-manager-install-release")
         assert release.type == "kubernetes:helm.sh/v3:Release"
         inputs = release.inputs
         assert (inputs["name"], inputs["namespace"]) == ("cert-manager", "cert-manager")
@@ -99,12 +103,14 @@ class TestCertManager:
         assert inputs["version"] == "v1.21.1"
         assert inputs["timeout"] == 900
         assert inputs.get("skipAwait") in (None, False)
-        assert {"cert-manager-namespace", "gateway-api-standard-crds"} <= _names(cert_manager, "cert-manager")
+        assert {"cert-manager-install-namespace", "istio-gateway-api-standard-crds"} <= _names(
+            cert_manager, "cert-manager-install-release"
+        )
 
     def test_values_install_and_keep_crds_enable_gateway_api_and_set_lean_resources(
         self, cert_manager: Evaluation
     ) -> None:
-        values = cert_manager.named("cert-manager").inputs["values"]
+        values = cert_manager.named("cert-manager-install-release").inputs["values"]
         assert values["crds"] == {"enabled": True, "keep": True}
         assert values["config"]["gatewayAPI"] == {"enabled": True}
         assert values["config"]["kind"] == "ControllerConfiguration"
@@ -120,13 +126,17 @@ class TestCertManager:
         assert "installCRDs" not in values
 
     def test_issuer_uses_the_private_ca_from_a_secret_in_the_gateway_namespace(self, cert_manager: Evaluation) -> None:
-        secret = cert_manager.named("homelab-mesh-ca")
+        secret = cert_manager.named("ingress-certificates-homelab-mesh-ca")
         # Beside the listeners' keys, where no other reader (not even the preview identity) gets Secrets.
         assert secret.inputs["metadata"] == {"name": "homelab-mesh-ca", "namespace": "istio-gateway"}
         assert secret.inputs["type"] == "kubernetes.io/tls"
         assert is_secret(secret.inputs["stringData"])
-        assert {"gateway-ca", "gateway-ca-key", "cert-manager"} <= _names(cert_manager, "homelab-mesh-ca")
-        issuer = cert_manager.named("gateway-ca-issuer").inputs
+        assert {
+            "ingress-certificates-gateway-ca",
+            "ingress-certificates-gateway-ca-key",
+            "cert-manager-install-release",
+        } <= _names(cert_manager, "ingress-certificates-homelab-mesh-ca")
+        issuer = cert_manager.named("ingress-certificates-gateway-ca-issuer").inputs
         assert issuer["kind"] == "Issuer"
         assert issuer["metadata"] == {
             "name": "homelab-mesh-ca",
@@ -167,7 +177,7 @@ class TestCertManager:
     def test_ca_resources_are_the_same_as_in_private_ca_mode(
         self, homelab: Evaluation, cert_manager: Evaluation
     ) -> None:
-        for name in ("gateway-ca", "gateway-ca-key"):
+        for name in ("ingress-certificates-gateway-ca", "ingress-certificates-gateway-ca-key"):
             assert cert_manager.named(name).urn == homelab.named(name).urn
             assert unwrap(cert_manager.named(name).inputs) == unwrap(homelab.named(name).inputs)
         assert not cert_manager.of_type("tls:index/locallySignedCert:LocallySignedCert")
@@ -175,29 +185,43 @@ class TestCertManager:
         assert cert_manager.outputs["caCertificatePem"].startswith("-----BEGIN CERTIFICATE-----")
 
     def test_gateway_waits_for_certificates_which_wait_for_the_issuer(self, cert_manager: Evaluation) -> None:
-        assert {"tls-demo-app1-local-certificate", "tls-harbor-local-certificate"} <= _names(
-            cert_manager, "ingress-gateway"
+        assert {
+            "ingress-certificates-tls-demo-app1-local-certificate",
+            "ingress-certificates-tls-harbor-local-certificate",
+        } <= _names(cert_manager, "ingress-gateway")
+        for name in (
+            "ingress-certificates-tls-demo-app1-local-certificate",
+            "ingress-certificates-tls-harbor-local-certificate",
+        ):
+            assert {"ingress-certificates-gateway-ca-issuer", "ingress-namespace"} <= _names(cert_manager, name)
+        assert {"ingress-certificates-homelab-mesh-ca", "cert-manager-install-release"} <= _names(
+            cert_manager, "ingress-certificates-gateway-ca-issuer"
         )
-        for name in ("tls-demo-app1-local-certificate", "tls-harbor-local-certificate"):
-            assert {"gateway-ca-issuer", "istio-gateway"} <= _names(cert_manager, name)
-        assert {"homelab-mesh-ca", "cert-manager"} <= _names(cert_manager, "gateway-ca-issuer")
         # The listener Secrets are cert-manager's, not Pulumi's.
-        assert not [s for s in cert_manager.of_type("kubernetes:core/v1:Secret") if s.name.startswith("tls-")]
+        assert not [
+            s
+            for s in cert_manager.of_type("kubernetes:core/v1:Secret")
+            if s.inputs["metadata"]["name"].startswith("tls-")
+        ]
 
     def test_every_child_has_its_component_as_parent(self, cert_manager: Evaluation) -> None:
         component = cert_manager.named("cert-manager-install")
         assert {child.name for child in cert_manager.children("cert-manager-install")} == {
-            "cert-manager",
-            "cert-manager-namespace",
+            "cert-manager-install-release",
+            "cert-manager-install-namespace",
         }
         assert component.type == "homelab-mesh:index:CertManager"
-        certificates = cert_manager.named("gateway-certificates").urn
-        for name in ("gateway-ca-issuer", "homelab-mesh-ca", "tls-demo-app1-local-certificate"):
+        certificates = cert_manager.named("ingress-certificates").urn
+        for name in (
+            "ingress-certificates-gateway-ca-issuer",
+            "ingress-certificates-homelab-mesh-ca",
+            "ingress-certificates-tls-demo-app1-local-certificate",
+        ):
             assert cert_manager.named(name).parent == certificates
 
     def test_version_is_configurable(self, run: Evaluate) -> None:
         evaluation = run({**CERT_MANAGER, "certManagerVersion": "v1.21.0"})
-        assert evaluation.named("cert-manager").inputs["version"] == "v1.21.0"
+        assert evaluation.named("cert-manager-install-release").inputs["version"] == "v1.21.0"
 
 
 class TestAgainstCertManagerSchemas:
@@ -220,7 +244,7 @@ class TestAgainstCertManagerSchemas:
             assert self.round_trip(models.Certificate, manifest) == manifest
 
     def test_issuer_validates_field_for_field(self, models: Any, cert_manager: Evaluation) -> None:
-        manifest = self.manifest(cert_manager.named("gateway-ca-issuer"))
+        manifest = self.manifest(cert_manager.named("ingress-certificates-gateway-ca-issuer"))
         assert self.round_trip(models.Issuer, manifest) == manifest
 
     def test_the_check_catches_a_misspelt_field_and_a_bad_enum(self, models: Any, cert_manager: Evaluation) -> None:
@@ -319,7 +343,7 @@ class TestProvidedThroughTheProgram:
     def test_good_certificate_reaches_the_secret(self, run: Evaluate) -> None:
         pem = homelab_pem()
         evaluation = run({"tlsMode": "provided", "caValidityDays": None}, secrets=pem.secrets())
-        string_data = unwrap(evaluation.named("tls-gateway").inputs["stringData"])
+        string_data = unwrap(evaluation.named("ingress-certificates-tls-gateway").inputs["stringData"])
         assert string_data == {"tls.crt": pem.certificate, "tls.key": pem.private_key}
         assert "certificateExpiry" not in evaluation.outputs
 
@@ -469,6 +493,6 @@ def test_encrypted_provided_certificate_evaluates_with_a_stable_placeholder() ->
         "tlsPrivateKey": {"secure": "v1:BBBB"},
     }
     first, second = evaluate("homelab", overrides=encrypted), evaluate("homelab", overrides=encrypted)
-    string_data = unwrap(first.named("tls-gateway").inputs["stringData"])
+    string_data = unwrap(first.named("ingress-certificates-tls-gateway").inputs["stringData"])
     assert string_data["tls.crt"].startswith("-----BEGIN CERTIFICATE-----")
-    assert string_data == unwrap(second.named("tls-gateway").inputs["stringData"])
+    assert string_data == unwrap(second.named("ingress-certificates-tls-gateway").inputs["stringData"])

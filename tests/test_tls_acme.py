@@ -75,7 +75,7 @@ def _listener_secrets(evaluation: Evaluation) -> dict[str, str]:
 class TestObjects:
     def test_an_acme_issuer_with_the_dns01_solver_beside_the_certificates(self, production: Evaluation) -> None:
         (issuer,) = production.of_type(ISSUER_TYPE)
-        assert issuer.name == "gateway-acme-issuer"
+        assert issuer.name == "ingress-certificates-gateway-acme-issuer"
         assert issuer.inputs["metadata"] == {
             "name": "homelab-mesh-acme-production",
             "namespace": "istio-gateway",
@@ -117,13 +117,18 @@ class TestObjects:
         }
 
     def test_dependencies_cert_manager_secret_issuer_certificates_gateway_check(self, production: Evaluation) -> None:
-        assert {"cert-manager", "gateway-acme-solver"} <= production.dependency_names("gateway-acme-issuer")
+        assert {
+            "cert-manager-install-release",
+            "ingress-certificates-gateway-acme-solver",
+        } <= production.dependency_names("ingress-certificates-gateway-acme-issuer")
         certificates = {c.name for c in production.of_type(CERTIFICATE_TYPE)}
         for name in certificates:
-            assert {"gateway-acme-issuer", "istio-gateway"} <= production.dependency_names(name)
+            assert {"ingress-certificates-gateway-acme-issuer", "ingress-namespace"} <= production.dependency_names(
+                name
+            )
         assert certificates <= production.dependency_names("ingress-gateway")
         assert "ingress-gateway" in production.dependency_names(CHECK)
-        assert production.named("cert-manager").inputs["version"] == "v1.21.1"
+        assert production.named("cert-manager-install-release").inputs["version"] == "v1.21.1"
         assert not production.of_type("tls:index/selfSignedCert:SelfSignedCert")
         assert "caCertificatePem" not in production.outputs
 
@@ -161,7 +166,7 @@ class TestSolvers:
                 }
             }
         ]
-        data = evaluation.named("gateway-acme-solver").inputs["stringData"]
+        data = evaluation.named("ingress-certificates-gateway-acme-solver").inputs["stringData"]
         assert unwrap(data) == {"secret-access-key": TOKEN, "access-key-id": "AKIAEXAMPLE"}
 
     def test_rfc2136_defaults_to_hmac_sha256(self, run: Evaluate) -> None:
@@ -184,7 +189,7 @@ class TestSolvers:
 
 class TestSolverSecret:
     def test_the_secret_reaches_the_cluster_only_as_a_pulumi_secret(self, production: Evaluation) -> None:
-        secret = production.named("gateway-acme-solver")
+        secret = production.named("ingress-certificates-gateway-acme-solver")
         assert secret.inputs["metadata"] == {"name": "homelab-mesh-acme-solver", "namespace": "istio-gateway"}
         assert secret.inputs["type"] == "Opaque"
         # The SDK marks the whole map secret once a value in it is.
@@ -235,7 +240,10 @@ class TestStagingToProduction:
         assert _listener_secrets(staging) == _listener_secrets(production)
 
     def test_a_new_issuer_and_account_per_directory(self, staging: Evaluation, production: Evaluation) -> None:
-        old, new = staging.named("gateway-acme-issuer"), production.named("gateway-acme-issuer")
+        old, new = (
+            staging.named("ingress-certificates-gateway-acme-issuer"),
+            production.named("ingress-certificates-gateway-acme-issuer"),
+        )
         # A new name: Pulumi creates the new issuer before deleting the old one (not delete-before-replace).
         assert old.inputs["metadata"]["name"] != new.inputs["metadata"]["name"]
         assert not new.delete_before_replace
@@ -280,7 +288,7 @@ class TestAgainstCertManagerSchemas:
         self, models: Any, run: Evaluate, solver: dict[str, Any]
     ) -> None:
         evaluation = run(acme(solver=solver, wildcard=True), secrets=SECRET)
-        manifest = Schemas.manifest(evaluation.named("gateway-acme-issuer"))
+        manifest = Schemas.manifest(evaluation.named("ingress-certificates-gateway-acme-issuer"))
         assert Schemas.round_trip(models.Issuer, manifest) == manifest
         for certificate in evaluation.of_type(CERTIFICATE_TYPE):
             manifest = Schemas.manifest(certificate)
@@ -398,7 +406,7 @@ class TestThroughTheComponentApi:
         evaluation = _hosted([{"type": "IngressGateway", "inputs": {**self.ARGS, "tls": tls}}], "acme")
         (certificate,) = evaluation.of_type(CERTIFICATE_TYPE)
         assert certificate.inputs["spec"]["dnsNames"] == ["*.lab.example.org"]
-        secret = evaluation.named("gateway-acme-solver").inputs["stringData"]
+        secret = evaluation.named("acme-ingressgateway-certificates-gateway-acme-solver").inputs["stringData"]
         assert is_secret(secret) and unwrap(secret) == {"api-token": TOKEN}
 
 

@@ -62,14 +62,17 @@ class TestIssuerMode:
         assert "caCertificatePem" not in issuer.outputs
 
     def test_cert_manager_is_installed_and_waited_for(self, issuer: Evaluation) -> None:
-        assert issuer.named("cert-manager").inputs["version"] == "v1.21.1"
+        assert issuer.named("cert-manager-install-release").inputs["version"] == "v1.21.1"
         for certificate in issuer.of_type(CERTIFICATE_TYPE):
             # The webhook must admit the Certificate; the namespace must exist.
-            assert {"cert-manager", "istio-gateway"} <= issuer.dependency_names(certificate.name)
+            assert {"cert-manager-install-release", "ingress-namespace"} <= issuer.dependency_names(certificate.name)
 
     def test_gateway_and_front_door_wait_for_the_certificates(self, issuer: Evaluation) -> None:
         names = {certificate.name for certificate in issuer.of_type(CERTIFICATE_TYPE)}
-        assert names == {"tls-demo-app1-local-certificate", "tls-harbor-local-certificate"}
+        assert names == {
+            "ingress-certificates-tls-demo-app1-local-certificate",
+            "ingress-certificates-tls-harbor-local-certificate",
+        }
         assert names <= issuer.dependency_names("ingress-gateway")
         assert "ingress-gateway" in issuer.dependency_names(CHECK)
 
@@ -253,8 +256,8 @@ def installed() -> Evaluation:
 
 class TestCertManagerAlreadyInstalled:
     def test_nothing_is_installed_and_the_certificates_wait_for_the_check(self, installed: Evaluation) -> None:
-        assert "cert-manager" not in installed.names()
-        assert "cert-manager-namespace" not in installed.names()
+        assert "cert-manager-install-release" not in installed.names()
+        assert "cert-manager-install-namespace" not in installed.names()
         check = installed.named(READY_CHECK).inputs
         assert check["create"] == script("check-cert-manager-issuer.sh")
         assert check["environment"] == {

@@ -19,9 +19,9 @@ from tools import plan, plan_graph
 from tools.mock_engine import Evaluation
 
 NOVEMBER = date(2026, 11, 30)
-CRDS = "gateway-api-standard-crds"
-RELEASES = ("istio-base", "istiod", "istio-cni", "ztunnel")
-GUARD = ("deployed-versions", "upgrade-live-check")
+CRDS = "istio-gateway-api-standard-crds"
+RELEASES = ("istio-base", "istio-istiod", "istio-cni", "istio-ztunnel")
+GUARD = ("upgrade-guard-deployed-versions", "upgrade-guard-live-check")
 
 
 def pair(istio: str, gateway_api: str) -> Pair:
@@ -232,9 +232,12 @@ def test_every_homelab_step_passes_only_through_supported_pairs(step: int) -> No
 def test_a_patch_with_the_tlsroute_filter_deploys_with_v1_5(run: Evaluate, istio: str) -> None:
     evaluation = run({"istioVersion": istio, "gatewayApiVersion": "v1.5.1"})
 
-    assert evaluation.named("istiod").inputs["version"] == istio
+    assert evaluation.named("istio-istiod").inputs["version"] == istio
     assert evaluation.named(CRDS).inputs["file"].endswith("/download/v1.5.1/standard-install.yaml")
-    assert evaluation.named("upgrade-live-check").inputs["environment"]["TARGET_ISTIO_GATEWAY_API_MINORS"] == "1.4 1.5"
+    assert (
+        evaluation.named("upgrade-guard-live-check").inputs["environment"]["TARGET_ISTIO_GATEWAY_API_MINORS"]
+        == "1.4 1.5"
+    )
 
 
 def test_live_check_gets_the_target_minors_ranges() -> None:
@@ -313,7 +316,7 @@ def test_diff_updates_in_place_and_never_replaces(news: dict[str, str], changes:
 
 
 def test_the_record_is_a_dynamic_resource_holding_the_configured_versions(homelab: Evaluation) -> None:
-    record = homelab.named("deployed-versions")
+    record = homelab.named("upgrade-guard-deployed-versions")
 
     assert record.type == "pulumi-python:dynamic/homelab-mesh:VersionRecord"
     assert (record.inputs["istioVersion"], record.inputs["gatewayApiVersion"]) == ("1.28.2", "v1.4.1")
@@ -328,7 +331,7 @@ def test_crds_and_every_release_wait_for_both_gates(homelab: Evaluation, depende
 
 
 def test_the_live_check_runs_at_up_with_the_table_and_the_stacks_crd_history(homelab: Evaluation) -> None:
-    check = homelab.named("upgrade-live-check").inputs
+    check = homelab.named("upgrade-guard-live-check").inputs
 
     assert check["create"] == check["update"]
     environment = check["environment"]
@@ -343,7 +346,7 @@ def test_homelab_stack_still_evaluates_on_1_28_with_its_end_of_life_warning(home
     warnings = [message for level, message in homelab.logs if level == "warning"]
 
     assert any("Istio 1.28 reached end of life on 2026-07-01" in message for message in warnings)
-    assert homelab.named("istiod").inputs["version"] == "1.28.2"
+    assert homelab.named("istio-istiod").inputs["version"] == "1.28.2"
 
 
 def test_a_stack_without_version_keys_gets_the_new_defaults(run: Evaluate) -> None:
@@ -351,7 +354,7 @@ def test_a_stack_without_version_keys_gets_the_new_defaults(run: Evaluate) -> No
 
     assert {evaluation.named(release).inputs["version"] for release in RELEASES} == {"1.31.1"}
     assert evaluation.named(CRDS).inputs["file"].endswith("/download/v1.6.1/standard-install.yaml")
-    assert evaluation.named("metallb").inputs["version"] == "0.16.1"
+    assert evaluation.named("lan-load-balancer-release").inputs["version"] == "0.16.1"
     assert [message for level, message in evaluation.logs if level == "warning"] == []
 
 
@@ -381,14 +384,14 @@ def test_the_recorded_graph_orders_each_homelab_step_through_a_supported_pair(ru
     old, new = HOMELAB_PATH[step - 1], HOMELAB_PATH[step]
     evaluation = moving_to(run, new, deployed=old)
 
-    crds_first = must_precede(evaluation, CRDS, "istiod")
-    istiod_first = must_precede(evaluation, "istiod", CRDS)
+    crds_first = must_precede(evaluation, CRDS, "istio-istiod")
+    istiod_first = must_precede(evaluation, "istio-istiod", CRDS)
     assert crds_first != istiod_first, "the graph must order the CRDs and istiod one way"
     # What the cluster runs between the two updates, read from the graph rather than from the rule.
     middle = Pair(old.istio, new.gateway_api) if crds_first else Pair(new.istio, old.gateway_api)
     assert middle.supported, f"step {step} passes through {middle}"
     assert istiod_first is HOMELAB_CRDS_AFTER_ISTIOD[step]
-    environment = evaluation.named("upgrade-live-check").inputs["environment"]
+    environment = evaluation.named("upgrade-guard-live-check").inputs["environment"]
     assert environment["CRDS_AFTER_ISTIOD"] == ("true" if istiod_first else "false")
     for earlier, later in itertools.pairwise(RELEASES):
         assert must_precede(evaluation, earlier, later)
@@ -397,7 +400,7 @@ def test_the_recorded_graph_orders_each_homelab_step_through_a_supported_pair(ru
 def test_step_2_gives_istiod_1_30_the_v1_5_crds_it_asks_for(run: Evaluate) -> None:
     evaluation = moving_to(run, HOMELAB_PATH[2], deployed=HOMELAB_PATH[1])
 
-    assert must_precede(evaluation, CRDS, "istiod")
+    assert must_precede(evaluation, CRDS, "istio-istiod")
     assert evaluation.named(CRDS).inputs["file"].endswith("/download/v1.5.1/standard-install.yaml")
 
 
@@ -405,9 +408,9 @@ def test_step_2_gives_istiod_1_30_the_v1_5_crds_it_asks_for(run: Evaluate) -> No
 def test_a_first_install_puts_the_crds_before_istiod(run: Evaluate, config: dict[str, None]) -> None:
     evaluation = run(config)
 
-    assert must_precede(evaluation, CRDS, "istiod")
-    assert not must_precede(evaluation, "istiod", CRDS)
-    assert evaluation.named("upgrade-live-check").inputs["environment"]["CRDS_AFTER_ISTIOD"] == "false"
+    assert must_precede(evaluation, CRDS, "istio-istiod")
+    assert not must_precede(evaluation, "istio-istiod", CRDS)
+    assert evaluation.named("upgrade-guard-live-check").inputs["environment"]["CRDS_AFTER_ISTIOD"] == "false"
     for earlier, later in itertools.pairwise(RELEASES):
         assert must_precede(evaluation, earlier, later)
 
@@ -415,19 +418,19 @@ def test_a_first_install_puts_the_crds_before_istiod(run: Evaluate, config: dict
 def test_a_rollback_takes_the_node_agents_back_before_istiod_and_istio_base_last(run: Evaluate) -> None:
     evaluation = moving_to(run, HOMELAB_PATH[1], deployed=HOMELAB_PATH[2], before=HOMELAB_PATH[1])
 
-    for earlier, later in itertools.pairwise(("ztunnel", "istio-cni", "istiod", "istio-base")):
+    for earlier, later in itertools.pairwise(("istio-ztunnel", "istio-cni", "istio-istiod", "istio-base")):
         assert must_precede(evaluation, earlier, later), f"{earlier} must go back before {later}"
-    assert not must_precede(evaluation, "istiod", "istio-cni")
-    assert must_precede(evaluation, "istiod", CRDS)
+    assert not must_precede(evaluation, "istio-istiod", "istio-cni")
+    assert must_precede(evaluation, "istio-istiod", CRDS)
     assert {evaluation.named(release).inputs["version"] for release in RELEASES} == {"1.29.9"}
-    assert evaluation.named("upgrade-live-check").inputs["environment"]["CRDS_AFTER_ISTIOD"] == "true"
+    assert evaluation.named("upgrade-guard-live-check").inputs["environment"]["CRDS_AFTER_ISTIOD"] == "true"
 
 
 def test_waypoints_wait_for_crds_that_change_after_istiod(run: Evaluate) -> None:
     # The dev stack (1.31.1 with v1.6.1) after 1.30.5 with v1.5.1: the CRDs change after istiod.
     evaluation = run(stack="dev", recorded=recorded(HOMELAB_PATH[2]))
 
-    assert must_precede(evaluation, "istiod", CRDS)
+    assert must_precede(evaluation, "istio-istiod", CRDS)
     waypoints = [r.name for r in evaluation.registrations.values() if r.inputs.get("kind") == "Gateway"]
     waypoints = [name for name in waypoints if name != "ingress-gateway"]
     assert waypoints, "the dev stack has a waypoint"
@@ -438,10 +441,10 @@ def test_waypoints_wait_for_crds_that_change_after_istiod(run: Evaluate) -> None
 def test_external_crds_are_not_registered_and_the_live_check_is_told(run: Evaluate) -> None:
     evaluation = run({"gatewayApiCrds": "external"})
 
-    assert CRDS not in evaluation.names() and "gateway-api" not in evaluation.names()
-    assert evaluation.named("upgrade-live-check").inputs["environment"]["GATEWAY_API_CRDS"] == "external"
-    assert must_precede(evaluation, "upgrade-live-check", "istio-base")
-    assert must_precede(evaluation, "istiod", "ingress-gateway")
+    assert CRDS not in evaluation.names() and "istio-gateway-api" not in evaluation.names()
+    assert evaluation.named("upgrade-guard-live-check").inputs["environment"]["GATEWAY_API_CRDS"] == "external"
+    assert must_precede(evaluation, "upgrade-guard-live-check", "istio-base")
+    assert must_precede(evaluation, "istio-istiod", "ingress-gateway")
 
 
 def _text(version: tuple[int, int, int]) -> str:
@@ -482,7 +485,7 @@ def test_the_plan_orders_each_runbook_step_as_the_runbook_says(run: Evaluate, ro
         {"istioVersion": _text(new.istio), "gatewayApiVersion": "v" + _text(new.gateway_api)}, recorded=recorded_state
     )
     waves = plan_graph.resource_graph(evaluation).waves
-    crds, istiod = waves[evaluation.named(CRDS).urn], waves[evaluation.named("istiod").urn]
+    crds, istiod = waves[evaluation.named(CRDS).urn], waves[evaluation.named("istio-istiod").urn]
 
     if crds_change == "no":
         assert old.gateway_api == new.gateway_api and between == "\u2013"  # an en dash: nothing in between

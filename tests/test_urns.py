@@ -6,13 +6,15 @@ object, but it would still be replaced; these pins make every URN change a revie
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
 
 from tools.mock_engine import Evaluation
-from tools.urn_pins import STACKS, evaluate_stack, pin_file, read_pins, urn_changes
+from tools.urn_pins import STACKS, claimed_urns, evaluate_stack, pin_file, read_pins, urn_changes
+from tools.urns import urn_parts
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +57,7 @@ def test_a_component_type_renamed_without_an_alias_is_caught(monkeypatch: pytest
         in deleted
     )
     assert (
-        "urn:pulumi:homelab::homelab-mesh::homelab-mesh:index:Ingress$kubernetes:core/v1:Namespace::istio-gateway"
+        "urn:pulumi:homelab::homelab-mesh::homelab-mesh:index:Ingress$kubernetes:core/v1:Namespace::ingress-namespace"
         in created
     )
 
@@ -71,18 +73,77 @@ def test_an_alias_to_the_old_urn_keeps_a_renamed_resource() -> None:
     without_alias = evaluate("homelab", overrides={"addressPools": [pool]})
     deleted, created = urn_changes(without_alias, read_pins("homelab"))
     assert [urn.rpartition("::")[2] for urn in deleted] == ["address-pool-homelab-lan"]
-    assert [urn.rpartition("::")[2] for urn in created] == ["address-pool-home"]
+    assert [urn.rpartition("::")[2] for urn in created] == ["lan-load-balancer-address-pool-home"]
 
 
 def test_an_alias_on_a_component_carries_its_children(evaluations: dict[str, Evaluation]) -> None:
-    """The way the type tokens moved to `homelab-mesh:index:<Class>` (issue 25): one alias on each public
-    component, to its old token, and none on its children, whose pinned URNs the engine finds through it."""
+    """The way the type tokens moved to `homelab-mesh:index:<Class>` (issue 25): an alias on each public
+    component to its old token, and none on a child whose name did not change (the Gateway, `f"{name}-gateway"`
+    of the component `ingress`), whose pinned URN the engine finds through its parent's."""
     homelab = evaluations["homelab"]
     ingress = homelab.named("ingress")
     assert ingress.type == "homelab-mesh:index:IngressGateway"
     assert "urn:pulumi:homelab::homelab-mesh::homelab-mesh:ingress:IngressGateway::ingress" in ingress.alias_urns
-    assert homelab.named("istio-gateway").alias_urns == ()
+    assert homelab.named("ingress-gateway").alias_urns == ()
     components = [
         r for r in homelab.registrations.values() if not r.custom and r.type.startswith("homelab-mesh:index:")
     ]
-    assert all(len(component.alias_urns) == 1 for component in components)
+    assert components
+    for component in components:
+        old_types = {urn_parts(urn)[2] for urn in component.alias_urns} - {component.type}
+        assert len(old_types) == 1, component.name
+
+
+RENAMED_PROGRAM = Path(__file__).with_name("renamed_component_program.py")
+TEKTON_PINS = [urn for urn in read_pins("homelab") if "tekton-builds" in urn]
+
+
+def _renamed(monkeypatch: pytest.MonkeyPatch, alias: bool, nested: bool = False) -> Evaluation:
+    from tools.mock_engine import evaluate
+
+    monkeypatch.setenv("RENAMED_WITH_ALIAS", "1" if alias else "0")
+    monkeypatch.setenv("NESTED", "1" if nested else "0")
+    return evaluate("homelab", program=RENAMED_PROGRAM)
+
+
+def test_a_callers_rename_of_a_component_also_reaches_its_old_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stack written before the package holds `homelab-mesh:mesh:MeshedNamespace::mesh-tekton-builds`: old
+    name and old type together. The user's `pulumi.Alias(name=...)` alone names the new type, and the engine
+    matches each alias URN as it is, so the component adds the same alias under its old token; its children,
+    renamed after it (`tekton-...`), carry their own aliases. Without the user's alias only the component
+    itself is new."""
+    claimed = claimed_urns(_renamed(monkeypatch, alias=True), TEKTON_PINS)
+    assert sorted(claimed.values()) == sorted(TEKTON_PINS)
+    assert {urn.rpartition("::")[2] for urn in claimed} == {
+        "tekton",
+        "tekton-namespace",
+        "tekton-l4-authorization",
+        "tekton-unenrol",
+    }
+    deleted, created = urn_changes(_renamed(monkeypatch, alias=False), TEKTON_PINS)
+    assert deleted == ["urn:pulumi:homelab::homelab-mesh::homelab-mesh:mesh:MeshedNamespace::mesh-tekton-builds"]
+    assert created == ["urn:pulumi:homelab::homelab-mesh::homelab-mesh:index:MeshedNamespace::tekton"]
+
+
+def test_aliases_are_urns_at_the_top_of_the_stack_and_specs_below_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At the top of the stack the component and MeshedNamespace's children send their aliases as the URNs
+    they name (one Output each in the SDK, not several); under a parent of the caller's, where the parent's
+    own type chain is not known, as alias specs that the engine completes. Both name the same old URNs."""
+    top = _renamed(monkeypatch, alias=True)
+    nested = _renamed(monkeypatch, alias=True, nested=True)
+    for evaluation, form in ((top, "urn"), (nested, "spec")):
+        for registration in evaluation.registrations.values():
+            if registration.type.startswith("example:"):
+                continue
+            forms = {alias.WhichOneof("alias") for alias in registration.request.aliases}
+            assert forms == {form}, (registration.name, forms)
+    assert set(nested.named("tekton").alias_urns) == {
+        "urn:pulumi:homelab::homelab-mesh::example:index:Mesh$homelab-mesh:index:MeshedNamespace::mesh-tekton-builds",
+        "urn:pulumi:homelab::homelab-mesh::example:index:Mesh$homelab-mesh:mesh:MeshedNamespace::mesh-tekton-builds",
+        "urn:pulumi:homelab::homelab-mesh::example:index:Mesh$homelab-mesh:mesh:MeshedNamespace::tekton",
+    }
+    assert set(top.named("tekton").alias_urns) == {
+        "urn:pulumi:homelab::homelab-mesh::homelab-mesh:index:MeshedNamespace::mesh-tekton-builds",
+        "urn:pulumi:homelab::homelab-mesh::homelab-mesh:mesh:MeshedNamespace::mesh-tekton-builds",
+        "urn:pulumi:homelab::homelab-mesh::homelab-mesh:mesh:MeshedNamespace::tekton",
+    }

@@ -11,13 +11,13 @@ from tools.mock_engine import Evaluation
 
 def test_runs_after_ztunnel_every_meshed_namespace_and_the_gateway(homelab: Evaluation) -> None:
     for name in (
-        "ztunnel",
+        "istio-ztunnel",
         "istio-cni",
-        "demo-apps",
-        "tekton-builds",
-        "localstack",
+        "mesh-demo-apps-namespace",
+        "mesh-tekton-builds-namespace",
+        "mesh-localstack-namespace",
         "ingress-gateway",
-        "localstack-ambient-network-policy",
+        "mesh-localstack-ambient-network-policy",
     ):
         assert must_precede(homelab, name, "verify-mesh"), name
 

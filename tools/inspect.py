@@ -45,7 +45,8 @@ def _parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def inspection_environment(stack: str, stack_file: Path) -> dict[str, str]:
     evaluation = evaluate(stack, stack_file=stack_file)
-    return dict(evaluation.named("cluster-inspection").inputs["environment"])
+    # The inspection command of the program's UpgradeGuard, `upgrade-guard` in __main__.py.
+    return dict(evaluation.named("upgrade-guard-cluster-inspection").inputs["environment"])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -84,6 +84,13 @@ class Evaluation:
             raise KeyError(f"{name!r} registered {len(hits)} times; names: {sorted(self.names())}")
         return hits[0]
 
+    def release(self, release_name: str) -> Registration:
+        """The Helm release installed under this release name (its `name` input, not its Pulumi name)."""
+        hits = [r for r in self.of_type("kubernetes:helm.sh/v3:Release") if r.inputs.get("name") == release_name]
+        if len(hits) != 1:
+            raise KeyError(f"Helm release {release_name!r} registered {len(hits)} times")
+        return hits[0]
+
     def names(self) -> list[str]:
         return [registration.name for registration in self.registrations.values()]
 
@@ -107,6 +114,10 @@ class MeshMocks(pulumi.runtime.Mocks):
     `recorded`: the state a previous deployment left, by resource name, for dynamic resources: their
     provider's check() then sees it beside the new inputs, as the engine's update does, and its result
     (or its failures, raised) becomes the state.
+
+    A resource renamed with an alias keeps the state it had under its old name (the engine updates the old
+    resource in place), so its ID, computed outputs and recorded state are those of the name it claims
+    (`state_names`, filled in by the monitor from the aliases).
     """
 
     def __init__(
@@ -116,22 +127,24 @@ class MeshMocks(pulumi.runtime.Mocks):
         self.recorded = dict(recorded or {})
         self.cluster_report = cluster_report
         self.runs: list[dict[str, Any]] = []
+        self.state_names: dict[tuple[str, str], str] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         state = dict(args.inputs)
         kind = args.typ
-        if kind.startswith("pulumi-python:dynamic/") and args.name in self.recorded:
-            state = _checked_update(state, self.recorded[args.name])
+        name = self.state_names.get((args.typ, args.name), args.name)
+        if kind.startswith("pulumi-python:dynamic/") and name in self.recorded:
+            state = _checked_update(state, self.recorded[name])
         if kind == "tls:index/privateKey:PrivateKey":
-            state["privateKeyPem"] = f"-----BEGIN PRIVATE KEY-----\nmock-key-{args.name}\n-----END PRIVATE KEY-----\n"
-            state["publicKeyPem"] = f"-----BEGIN PUBLIC KEY-----\nmock-{args.name}\n-----END PUBLIC KEY-----\n"
+            state["privateKeyPem"] = f"-----BEGIN PRIVATE KEY-----\nmock-key-{name}\n-----END PRIVATE KEY-----\n"
+            state["publicKeyPem"] = f"-----BEGIN PUBLIC KEY-----\nmock-{name}\n-----END PUBLIC KEY-----\n"
         elif kind in ("tls:index/selfSignedCert:SelfSignedCert", "tls:index/locallySignedCert:LocallySignedCert"):
-            state["certPem"] = f"-----BEGIN CERTIFICATE-----\nmock-cert-{args.name}\n-----END CERTIFICATE-----\n"
+            state["certPem"] = f"-----BEGIN CERTIFICATE-----\nmock-cert-{name}\n-----END CERTIFICATE-----\n"
             # A fixed date: evaluations must not depend on the clock.
             state["validityEndTime"] = MOCK_VALIDITY_END
         elif kind == "tls:index/certRequest:CertRequest":
             state["certRequestPem"] = (
-                f"-----BEGIN CERTIFICATE REQUEST-----\nmock-{args.name}\n-----END CERTIFICATE REQUEST-----\n"
+                f"-----BEGIN CERTIFICATE REQUEST-----\nmock-{name}\n-----END CERTIFICATE REQUEST-----\n"
             )
         elif kind == "kubernetes:helm.sh/v3:Release":
             state["status"] = {
@@ -143,7 +156,7 @@ class MeshMocks(pulumi.runtime.Mocks):
             state["status"] = {"addresses": [{"type": "IPAddress", "value": "192.0.2.10"}]}
         elif kind == "command:local:Command":
             state["stdout"] = ""
-        return f"{args.name}-id", state
+        return f"{name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list | None]:
         if args.token == "command:local:run":
@@ -171,7 +184,17 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return compose_urn(pulumi.get_stack(), pulumi.get_project(), type_, name, parent)
 
     def RegisterResource(self, request: Any) -> Any:
+        renamed_from = [
+            alias.spec.name if alias.WhichOneof("alias") == "spec" else alias.urn.rpartition("::")[2]
+            for alias in request.aliases
+        ]
+        if isinstance(self.mocks, MeshMocks) and any(renamed_from):
+            self.mocks.state_names[request.type, request.name] = next(name for name in renamed_from if name)
         response = super().RegisterResource(request)
+        if response.urn in self.registrations:
+            # As the engine refuses a second resource with a URN (pulumi/pulumi v3.259.0, pkg/resource/deploy/
+            # step_generator.go, diag.GetDuplicateResourceURNError in sdk/go/common/diag/errors.go).
+            raise ValueError(f"Duplicate resource URN '{response.urn}'; try giving it a unique name")
         if request.type != "pulumi:pulumi:Stack":
             self.registrations[response.urn] = Registration(
                 urn=response.urn,

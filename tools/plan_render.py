@@ -119,7 +119,7 @@ def gateway_address(evaluation: Evaluation) -> str:
         fixed = (infrastructure.get("annotations") or {}).get(FIXED_ADDRESS_ANNOTATION)
         if fixed:
             return f"{fixed} (gatewayAddress)"
-    if any(release.name == METALLB_RELEASE for release in evaluation.of_type(HELM_RELEASE)):
+    if any(release.inputs.get("name") == METALLB_RELEASE for release in evaluation.of_type(HELM_RELEASE)):
         return "an address from addressPools, given by MetalLB at deploy time"
     return "given by the cluster's LoadBalancer implementation at deploy time"
 

@@ -148,12 +148,14 @@ def token(component: str) -> str:
     return f"{PACKAGE}:index:{component}"
 
 
-def component_options(opts: pulumi.ResourceOptions | None, old_token: str) -> tuple[pulumi.ResourceOptions, Any]:
-    """(the component's own options, with an alias from the type it had before the package; what it was told
-    to depend on, for its children to wait for: a list, or an Output of one as IstioAmbient hands the
-    order-dependent wait to its Gateway API CRDs).
+def component_options(
+    component: str, name: str, opts: pulumi.ResourceOptions | None, old_token: str
+) -> tuple[pulumi.ResourceOptions, Any]:
+    """(the component's own options, with its aliases from the type it had before the package
+    (`previous_identities`); what it was told to depend on, for its children to wait for: a list, or an
+    Output of one as IstioAmbient hands the order-dependent wait to its Gateway API CRDs).
 
-    The alias carries the children: the engine gives each child of an aliased parent an alias under the
+    The aliases carry the children: the engine gives each child of an aliased parent an alias under the
     parent's old URN (pulumi/pulumi pkg/resource/deploy/step_generator.go `inheritedChildAlias`). The
     component itself is registered without `depends_on`, as it always was: readiness is its children's."""
     options = opts or pulumi.ResourceOptions()
@@ -167,9 +169,68 @@ def component_options(opts: pulumi.ResourceOptions | None, old_token: str) -> tu
         waits_for = depends_on
     else:
         waits_for = list(depends_on)
-    own = pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=old_token)]))
+    own = pulumi.ResourceOptions.merge(options, None)  # a copy
+    own.aliases = previous_identities(options.aliases or [], token(component), name, old_token, options.parent)
     own.depends_on = None
     return own, waits_for
+
+
+def previous_identities(
+    aliases: Iterable[Any], type_: str, name: str, old_token: str, parent: pulumi.Resource | None
+) -> list[Any]:
+    """A component's aliases: the caller's, each also under the type the component had before the package
+    (a component renamed in a stack written then had its old name and its old type together), and its own
+    name under that type.
+
+    The engine matches each alias URN as it is (pulumi/pulumi v3.259.0, step_generator.go `generateAliases`),
+    so a name alias and a type alias do not combine by themselves. At the top of the stack a spec that
+    changes only the name is written as the URN it names: the SDK resolves a `pulumi.Alias` through several
+    Outputs and a string through one (pulumi 3.272.0, runtime/resource.py `collapse_alias_to_urn`), and a
+    stack of 800 meshed namespaces registers 800 such aliases."""
+    prefix = f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::" if parent is None else None
+
+    def identity(alias: pulumi.Alias, alias_type: str) -> Any:
+        if prefix is not None and all(part is ... for part in (alias.parent, alias.stack, alias.project)):
+            return f"{prefix}{alias_type}::{name if alias.name is ... else alias.name}"
+        return pulumi.Alias(
+            name=alias.name, type_=alias_type, parent=alias.parent, stack=alias.stack, project=alias.project
+        )
+
+    identities: list[Any] = []
+    for alias in aliases:
+        if not isinstance(alias, pulumi.Alias):
+            identities.append(alias)  # a URN, or an Output of one: the caller's own
+        elif alias.type_ is not ...:
+            identities.append(identity(alias, alias.type_))
+        else:
+            identities += [identity(alias, type_), identity(alias, old_token)]
+    identities.append(identity(pulumi.Alias(), old_token))
+    return identities
+
+
+def renamed(new: str, old: str) -> list[pulumi.Alias]:
+    """The alias of a child named from its component (`f"{name}-..."`, so that two instances can share a stack)
+    to the fixed name it had before (tests/urns); none where the two agree. The engine also tries this alias
+    under the parent's own alias, its old type token (pulumi/pulumi v3.259.0, pkg/resource/deploy/
+    step_generator.go `generateAliases`), so a renamed child of a moved component keeps its state."""
+    return [] if new == old else [pulumi.Alias(name=old)]
+
+
+class RenamedChildren:
+    """`renamed` for a component with many children (one per namespace, route or hostname): at the top of the
+    stack each alias is written as the URN it names, the child's old name under the component's old type,
+    which the SDK resolves through one Output instead of several (`previous_identities`)."""
+
+    def __init__(self, opts: pulumi.ResourceOptions | None, old_token: str) -> None:
+        top_level = opts is None or opts.parent is None
+        self._old_parent = (
+            f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{old_token}" if top_level else None
+        )
+
+    def aliases(self, child_type: str, new: str, old: str) -> list[Any]:
+        if new == old or self._old_parent is None:
+            return renamed(new, old)
+        return [f"{self._old_parent}${child_type}::{old}"]
 
 
 class PathMatch(Enum):

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .adoption import release_adoption
-from .arguments import AdoptionArgs, ArgsReader, adoption_plan, component_options, token
+from .arguments import AdoptionArgs, ArgsReader, adoption_plan, component_options, renamed, token
 from .chart_keys import merged_values
 from .kubernetes import KubernetesObject, metadata
 from .settings.tls import DEFAULT_CERT_MANAGER_VERSION
@@ -89,19 +89,23 @@ class CertManager(pulumi.ComponentResource):
         version = reader.version("version", prefix="v") if "version" in args else DEFAULT_CERT_MANAGER_VERSION
         helm_timeout = reader.whole_number("helm_timeout_seconds", DEFAULT_HELM_TIMEOUT_SECONDS, 60, 7200)
         reader.raise_problems()
-        own, waits_for = component_options(opts, "homelab-mesh:tls:CertManager")
+        own, waits_for = component_options("CertManager", name, opts, "homelab-mesh:tls:CertManager")
         super().__init__(token("CertManager"), name, None, own)
         adoption = adoption_plan(args.get("adoption"))
         self.namespace = KubernetesObject(
-            "cert-manager-namespace",
+            f"{name}-namespace",
             api_version="v1",
             kind="Namespace",
             metadata=metadata(CERT_MANAGER_NAMESPACE),
-            opts=pulumi.ResourceOptions(parent=self, import_=adoption.namespace_import_id(CERT_MANAGER_NAMESPACE)),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                import_=adoption.namespace_import_id(CERT_MANAGER_NAMESPACE),
+                aliases=renamed(f"{name}-namespace", "cert-manager-namespace"),
+            ),
         )
         adopted, adoption_options = release_adoption(adoption, "cert-manager", CERT_MANAGER_NAMESPACE)
         self.release = k8s.helm.v3.Release(
-            "cert-manager",
+            f"{name}-release",
             name="cert-manager",
             chart=CERT_MANAGER_CHART,
             version=version,
@@ -112,7 +116,11 @@ class CertManager(pulumi.ComponentResource):
             max_history=5,
             **adopted,
             opts=pulumi.ResourceOptions.merge(
-                pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *waits_for]),
+                pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=[self.namespace, *waits_for],
+                    aliases=renamed(f"{name}-release", "cert-manager"),
+                ),
                 adoption_options,
             ),
         )

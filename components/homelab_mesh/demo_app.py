@@ -91,7 +91,7 @@ class DemoApp(pulumi.ComponentResource):
             port=reader.whole_number("port", DEMO_SERVICE_PORT, 1, 65535),
         )
         reader.raise_problems()
-        own, waits_for = component_options(opts, "homelab-mesh:apps:DemoApp")
+        own, waits_for = component_options("DemoApp", name, opts, "homelab-mesh:apps:DemoApp")
         super().__init__(token("DemoApp"), name, None, own)
         image_registry = args.get("image_registry")
         in_namespace = pulumi.ResourceOptions(parent=self, depends_on=waits_for)

@@ -64,7 +64,7 @@ class FrontDoorCheck(pulumi.ComponentResource):
         timeout = reader.whole_number("timeout_seconds", DEFAULT_TIMEOUT_SECONDS, 30, 3600)
         check_cluster(reader)
         reader.raise_problems()
-        own, waits_for = component_options(opts, "homelab-mesh:ingress:FrontDoorCheck")
+        own, waits_for = component_options("FrontDoorCheck", name, opts, "homelab-mesh:ingress:FrontDoorCheck")
         super().__init__(token("FrontDoorCheck"), name, None, own)
         ca_certificate_pem = args.get("ca_certificate_pem")
         certificate_expiry = args.get("certificate_expiry") or {}

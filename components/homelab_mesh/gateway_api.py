@@ -28,7 +28,7 @@ class GatewayApiCrds(pulumi.ComponentResource):
         reader = ArgsReader("GatewayApiCrds", name, args)
         version = reader.version("version", prefix="v")
         reader.raise_problems()
-        own, waits_for = component_options(opts, "homelab-mesh:gateway-api:GatewayApiCrds")
+        own, waits_for = component_options("GatewayApiCrds", name, opts, "homelab-mesh:gateway-api:GatewayApiCrds")
         super().__init__(token("GatewayApiCrds"), name, None, own)
         url = gateway_api_install_url(version)
         self.url = pulumi.Output.from_input(url)

@@ -40,7 +40,7 @@ class AddressHandover(pulumi.ComponentResource):
         reader.required("address")
         check_cluster(reader)
         reader.raise_problems()
-        own, waits_for = component_options(opts, "homelab-mesh:ingress:AddressHandover")
+        own, waits_for = component_options("AddressHandover", name, opts, "homelab-mesh:ingress:AddressHandover")
         super().__init__(token("AddressHandover"), name, None, own)
         service, address = args["service"], args["address"]
         self.release = command.local.Command(

@@ -9,7 +9,7 @@ import pulumi
 import yaml
 
 from . import names
-from .arguments import ArgsReader, RouteArgs, by_urn_only, component_options, token
+from .arguments import ArgsReader, RouteArgs, by_urn_only, component_options, renamed, token
 from .cert_manager import CertManager
 from .issuer_check import IssuerCheck
 from .kubernetes import KubernetesObject, metadata, namespace
@@ -182,7 +182,7 @@ class IngressGateway(pulumi.ComponentResource):
         address = reader.checked("address", check_address)
         replicas = reader.whole_number("replicas", 1, 1, 10)
         reader.raise_problems()
-        own, waits_for = component_options(opts, "homelab-mesh:ingress:IngressGateway")
+        own, waits_for = component_options("IngressGateway", name, opts, "homelab-mesh:ingress:IngressGateway")
         super().__init__(token("IngressGateway"), name, None, own)
         hostnames = tuple(args["hostnames"])
         address_from_metallb = bool(args.get("address_from_metallb", True))
@@ -194,10 +194,15 @@ class IngressGateway(pulumi.ComponentResource):
         self.namespace = namespace(
             names.GATEWAY_NAMESPACE,
             labels={names.DATAPLANE_MODE_LABEL: "ambient"},
-            opts=pulumi.ResourceOptions(parent=self, import_=args.get("namespace_import_id")),
+            resource_name=f"{name}-namespace",
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                import_=args.get("namespace_import_id"),
+                aliases=renamed(f"{name}-namespace", names.GATEWAY_NAMESPACE),
+            ),
         )
         self.certificates = GatewayCertificates(
-            "gateway-certificates",
+            f"{name}-certificates",
             GatewayCertificatesArgs(
                 hostnames=hostnames,
                 tls=tls,
@@ -206,20 +211,24 @@ class IngressGateway(pulumi.ComponentResource):
                 stack=args.get("ca_name") or pulumi.get_stack(),
                 cert_manager=cert_manager,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, aliases=renamed(f"{name}-certificates", "gateway-certificates")),
         )
         data = options_data(replicas)
-        name = options_name(data)
+        options_map = options_name(data)
         self.options = KubernetesObject(
-            "ingress-gateway-options",
+            f"{name}-gateway-options",
             api_version="v1",
             kind="ConfigMap",
-            metadata=metadata(name, names.GATEWAY_NAMESPACE),
+            metadata=metadata(options_map, names.GATEWAY_NAMESPACE),
             data=data,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[self.namespace],
+                aliases=renamed(f"{name}-gateway-options", "ingress-gateway-options"),
+            ),
         )
         self.gateway = KubernetesObject(
-            "ingress-gateway",
+            f"{name}-gateway",
             api_version=GATEWAY_API,
             kind="Gateway",
             # Programmed=True means istiod deployed the proxy and MetalLB assigned its address.
@@ -232,20 +241,26 @@ class IngressGateway(pulumi.ComponentResource):
                 self.certificates.secret_names,
                 address,
                 address_from_metallb,
-                name,
+                options_map,
             ),
             # istiod refuses to render a Gateway whose parametersRef names a missing ConfigMap.
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[self.options, *self.certificates.ready, *gateway_waits_for]
+                parent=self,
+                depends_on=[self.options, *self.certificates.ready, *gateway_waits_for],
+                aliases=renamed(f"{name}-gateway", "ingress-gateway"),
             ),
         )
         self.redirect = KubernetesObject(
-            "http-to-https-redirect",
+            f"{name}-http-to-https-redirect",
             api_version=GATEWAY_API,
             kind="HTTPRoute",
             metadata=metadata(REDIRECT_ROUTE, names.GATEWAY_NAMESPACE),
             spec=redirect_route_spec(hostnames),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.gateway]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[self.gateway],
+                aliases=renamed(f"{name}-http-to-https-redirect", "http-to-https-redirect"),
+            ),
         )
         self.address = self.gateway.status.apply(_first_address)  # type: ignore[assignment]
         self.urls = pulumi.Output.from_input([f"https://{hostname}/" for hostname in hostnames])

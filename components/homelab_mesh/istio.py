@@ -22,6 +22,7 @@ from .arguments import (
     ResourceProfileArgs,
     adoption_plan,
     component_options,
+    renamed,
     resource_profiles,
     token,
     value_of,
@@ -49,8 +50,9 @@ ROLLBACK_ORDER: tuple[str, ...] = ("ztunnel", "istio-cni", "istiod", "istio-base
 
 # The mesh-wide PeerAuthentication: the one named `default` in the root namespace (istio-system).
 MESH_PEER_AUTHENTICATION = "default"
-# The CRDs' component name, as the stacks before the package knew it (one IstioAmbient per cluster).
+# The CRDs' component name (after the IstioAmbient's name) and type, as the stacks before the package knew them.
 GATEWAY_API_CRDS = "gateway-api"
+OLD_GATEWAY_API_CRDS_TOKEN = "homelab-mesh:gateway-api:GatewayApiCrds"
 DEFAULT_HELM_TIMEOUT_SECONDS = 900
 
 
@@ -166,16 +168,22 @@ class IstioAmbient(pulumi.ComponentResource):
             _check_pair(reader, version, crds_version)
         reader.raise_problems()
 
-        own, waits_for = component_options(opts, "homelab-mesh:istio:IstioAmbient")
+        own, waits_for = component_options("IstioAmbient", name, opts, "homelab-mesh:istio:IstioAmbient")
         super().__init__(token("IstioAmbient"), name, None, own)
         self.version = pulumi.Output.from_input(version)
         adoption = adoption_plan(args.get("adoption"))
         extra_values = args.get("extra_values") or {}
         step_order = pulumi.Output.from_input(args.get("order", Order.FIRST_INSTALL)).apply(_as_order)
         self.gateway_api_crds: GatewayApiCrds | None = None
+        namespace_name = f"{name}-namespace"
         self.namespace = namespace(
             names.ISTIO_NAMESPACE,
-            opts=pulumi.ResourceOptions(parent=self, import_=adoption.namespace_import_id(names.ISTIO_NAMESPACE)),
+            resource_name=namespace_name,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                import_=adoption.namespace_import_id(names.ISTIO_NAMESPACE),
+                aliases=renamed(namespace_name, names.ISTIO_NAMESPACE),
+            ),
         )
         values = {
             release: merged_values(release_values, extra_values.get(release, {}))
@@ -189,8 +197,9 @@ class IstioAmbient(pulumi.ComponentResource):
                 lambda known, release=release_name: self._waits_for(release, known, waits_for)
             )
             adopted, adoption_options = release_adoption(adoption, release_name, names.ISTIO_NAMESPACE)
+            resource_name = f"{name}-{chart}"
             self.releases[release_name] = k8s.helm.v3.Release(
-                release_name,
+                resource_name,
                 name=release_name,
                 chart=chart,
                 version=version,
@@ -211,6 +220,7 @@ class IstioAmbient(pulumi.ComponentResource):
                         # templates/defaultrevision-*.yaml): Istio config would go unvalidated, and the kept
                         # CRDs would belong to no release, until it is back.
                         protect=release_name == "istio-base",
+                        aliases=renamed(resource_name, release_name),
                         depends_on=depends_on,
                         custom_timeouts=pulumi.CustomTimeouts(create=operation_timeout, update=operation_timeout),
                     ),
@@ -219,24 +229,32 @@ class IstioAmbient(pulumi.ComponentResource):
             )
 
         # STRICT is enforced by ztunnel, but istiod's webhook must be serving before Istio CRs are accepted.
+        peer_authentication_name = f"{name}-mesh-peer-authentication"
         self.peer_authentication = KubernetesObject(
-            "mesh-peer-authentication",
+            peer_authentication_name,
             api_version="security.istio.io/v1",
             kind="PeerAuthentication",
             metadata=metadata(MESH_PEER_AUTHENTICATION, names.ISTIO_NAMESPACE),
             spec=peer_authentication_spec(mtls_mode),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.releases["istiod"]]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[self.releases["istiod"]],
+                aliases=renamed(peer_authentication_name, "mesh-peer-authentication"),
+            ),
         )
         if managed_crds is not None:
             # Beside this component, not under it: the CRDs outlive Istio (retained on delete), and the stacks
             # before the package knew them there.
             provider = managed_crds.get("provider")
             istiod = self.releases["istiod"]
+            crds_name = f"{name}-{GATEWAY_API_CRDS}"
             self.gateway_api_crds = GatewayApiCrds(
-                GATEWAY_API_CRDS,
+                crds_name,
                 {"version": crds_version},
                 opts=pulumi.ResourceOptions(
                     parent=own.parent,
+                    # Both parts at once: the stacks before the package knew the old name under the old type.
+                    aliases=[pulumi.Alias(name=GATEWAY_API_CRDS, type_=OLD_GATEWAY_API_CRDS_TOKEN)],
                     providers={"kubernetes": provider} if provider is not None else own.providers,
                     depends_on=step_order.apply(
                         lambda known: [*waits_for, *([istiod] if known.crds_after_istiod else [])]

@@ -72,6 +72,10 @@ class KubernetesObject(pulumi.CustomResource):
 
 
 def namespace(
-    name: str, labels: Mapping[str, str] | None = None, opts: pulumi.ResourceOptions | None = None
+    name: str,
+    labels: Mapping[str, str] | None = None,
+    opts: pulumi.ResourceOptions | None = None,
+    resource_name: str | None = None,
 ) -> KubernetesObject:
-    return KubernetesObject(name, "v1", "Namespace", metadata(name, labels=labels), opts=opts)
+    """The Namespace `name`, registered as `resource_name` (default: `name`)."""
+    return KubernetesObject(resource_name or name, "v1", "Namespace", metadata(name, labels=labels), opts=opts)

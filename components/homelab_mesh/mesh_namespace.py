@@ -7,9 +7,18 @@ import pulumi
 import pulumi_command as command
 
 from . import names, policy
-from .arguments import ArgsReader, ClusterArgs, camel_keys, check_cluster, cluster_of, component_options, token
+from .arguments import (
+    ArgsReader,
+    ClusterArgs,
+    RenamedChildren,
+    camel_keys,
+    check_cluster,
+    cluster_of,
+    component_options,
+    token,
+)
 from .istio import MtlsMode
-from .kubernetes import KubernetesObject, metadata, namespace
+from .kubernetes import KubernetesObject, metadata, namespace, type_token
 from .scripts import BASH, script
 from .settings.checks import check_namespace
 from .settings.mesh import MeshedNamespace as MeshedNamespaceSettings
@@ -102,6 +111,9 @@ def options_model(options: Any) -> Any:
     return spelled
 
 
+OLD_TOKEN = "homelab-mesh:mesh:MeshedNamespace"
+
+
 class MeshedNamespace(pulumi.ComponentResource):
     """Labels the namespace `istio.io/dataplane-mode=ambient` and applies its policy.
 
@@ -124,7 +136,8 @@ class MeshedNamespace(pulumi.ComponentResource):
         mesh_mtls_mode = reader.choice("mesh_mtls_mode", "STRICT", ("STRICT", "PERMISSIVE"))
         check_cluster(reader)
         reader.raise_problems()
-        own, waits_for = component_options(opts, "homelab-mesh:mesh:MeshedNamespace")
+        renamed = RenamedChildren(opts, OLD_TOKEN)
+        own, waits_for = component_options("MeshedNamespace", name, opts, OLD_TOKEN)
         super().__init__(token("MeshedNamespace"), name, None, own)
         # A namespace the stack creates (`create: true`) or only labels (unset or false).
         ns = MeshedNamespaceSettings(namespace_name, options, created=bool(options.create))
@@ -134,12 +147,22 @@ class MeshedNamespace(pulumi.ComponentResource):
         enrolment = {names.DATAPLANE_MODE_LABEL: "ambient"}
         # Everything the namespace's pods need running while they are enrolled (ztunnel, istio-cni, istiod):
         # what the component depends on.
+
+        def named(suffix: str, old: str, child_type: str, **more: Any) -> tuple[str, pulumi.ResourceOptions]:
+            """`<component>-<suffix>`, with an alias to the name from the namespace it had before (tests/urns)."""
+            new = f"{name}-{suffix}"
+            return new, pulumi.ResourceOptions(parent=self, aliases=renamed.aliases(child_type, new, old), **more)
+
+        namespace_resource, namespace_options = named(
+            "namespace", ns.name, type_token("v1", "Namespace", patch=not ns.created), depends_on=waits_for
+        )
         if ns.created:
             self.namespace = namespace(
                 ns.name,
                 labels=enrolment,
-                opts=pulumi.ResourceOptions(
-                    parent=self, depends_on=waits_for, retain_on_delete=True, import_=args.get("import_id")
+                resource_name=namespace_resource,
+                opts=pulumi.ResourceOptions.merge(
+                    namespace_options, pulumi.ResourceOptions(retain_on_delete=True, import_=args.get("import_id"))
                 ),
             )
         else:
@@ -147,52 +170,66 @@ class MeshedNamespace(pulumi.ComponentResource):
             # field manager of its own, whose deletion removes only the label (pulumi-kubernetes' Patch
             # resources). Nothing here, not even a renamed resource, can delete the namespace.
             self.namespace = KubernetesObject(
-                ns.name,
+                namespace_resource,
                 api_version="v1",
                 kind="Namespace",
                 metadata=metadata(ns.name, labels=enrolment),
                 patch=True,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for),
+                opts=namespace_options,
             )
-        # Through the Namespace, everything here also waits for (and on destroy goes before) the mesh.
-        in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
+
+        def in_namespace(suffix: str, child_type: str) -> tuple[str, pulumi.ResourceOptions]:
+            # Through the Namespace, everything here also waits for (and on destroy goes before) the mesh.
+            return named(suffix, f"{ns.name}-{suffix}", child_type, depends_on=[self.namespace])
 
         self.network_policy = None
         if options.network_policy == "restricted":
+            resource_name, child_options = in_namespace(
+                "ambient-network-policy", type_token("networking.k8s.io/v1", "NetworkPolicy")
+            )
             self.network_policy = KubernetesObject(
-                f"{ns.name}-ambient-network-policy",
+                resource_name,
                 api_version="networking.k8s.io/v1",
                 kind="NetworkPolicy",
                 metadata=metadata("ambient-mesh", ns.name),
                 spec=policy.network_policy_spec(),
-                opts=in_namespace,
+                opts=child_options,
             )
         self.peer_authentication = None
         if options.mtls and options.mtls != mesh_mtls_mode:
+            resource_name, child_options = in_namespace(
+                "peer-authentication", type_token("security.istio.io/v1", "PeerAuthentication")
+            )
             self.peer_authentication = KubernetesObject(
-                f"{ns.name}-peer-authentication",
+                resource_name,
                 api_version="security.istio.io/v1",
                 kind="PeerAuthentication",
                 metadata=metadata("default", ns.name),
                 spec=policy.peer_authentication_spec(options.mtls),
-                opts=in_namespace,
+                opts=child_options,
             )
         self.authorization_policy = None
         if options.default_deny:
+            resource_name, child_options = in_namespace(
+                "l4-authorization", type_token("security.istio.io/v1", "AuthorizationPolicy")
+            )
             self.authorization_policy = KubernetesObject(
-                f"{ns.name}-l4-authorization",
+                resource_name,
                 api_version="security.istio.io/v1",
                 kind="AuthorizationPolicy",
                 metadata=metadata("mesh-allow-l4", ns.name),
                 spec=policy.l4_authorization_spec(ns, routed),
-                opts=in_namespace,
+                opts=child_options,
             )
         self.waypoint = None
         self.use_waypoint = None
         self.waypoint_policy = None
         if options.waypoint:
+            resource_name, child_options = in_namespace(
+                "waypoint", type_token("gateway.networking.k8s.io/v1", "Gateway")
+            )
             self.waypoint = KubernetesObject(
-                f"{ns.name}-waypoint",
+                resource_name,
                 api_version="gateway.networking.k8s.io/v1",
                 kind="Gateway",
                 metadata=metadata(
@@ -202,31 +239,41 @@ class MeshedNamespace(pulumi.ComponentResource):
                     annotations={"pulumi.com/waitFor": "condition=Programmed"},
                 ),
                 spec=policy.waypoint_spec(),
-                opts=in_namespace,
+                opts=child_options,
             )
             if options.default_deny:
-                self.waypoint_policy = KubernetesObject(
+                resource_name, child_options = named(
+                    "waypoint-authorization",
                     f"{ns.name}-waypoint-authorization",
+                    type_token("security.istio.io/v1", "AuthorizationPolicy"),
+                    depends_on=[self.waypoint],
+                )
+                self.waypoint_policy = KubernetesObject(
+                    resource_name,
                     api_version="security.istio.io/v1",
                     kind="AuthorizationPolicy",
                     metadata=metadata("mesh-allow-waypoint", ns.name),
                     spec=policy.waypoint_authorization_spec(ns, routed),
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[self.waypoint]),
+                    opts=child_options,
                 )
             # Services switch to the waypoint only once it is Programmed and its policy is in place, and switch
             # back before either goes; routed traffic too with ingressUseWaypoint, once that policy admits it.
             waypoint_labels = {names.USE_WAYPOINT_LABEL: names.WAYPOINT_NAME}
             if options.ingress_use_waypoint:
                 waypoint_labels[names.INGRESS_USE_WAYPOINT_LABEL] = "true"
-            self.use_waypoint = KubernetesObject(
+            resource_name, child_options = named(
+                "use-waypoint",
                 f"{ns.name}-use-waypoint",
+                type_token("v1", "Namespace", patch=True),
+                depends_on=[self.waypoint, *([self.waypoint_policy] if self.waypoint_policy else [])],
+            )
+            self.use_waypoint = KubernetesObject(
+                resource_name,
                 api_version="v1",
                 kind="Namespace",
                 metadata=metadata(ns.name, labels=waypoint_labels),
                 patch=True,
-                opts=pulumi.ResourceOptions(
-                    parent=self, depends_on=[self.waypoint, *([self.waypoint_policy] if self.waypoint_policy else [])]
-                ),
+                opts=child_options,
             )
         # Dependents are deleted before their dependencies: depending on every policy makes the un-enrol run
         # first on destroy (or when the namespace leaves the stack), while the namespace's traffic still has
@@ -243,11 +290,14 @@ class MeshedNamespace(pulumi.ComponentResource):
             )
             if resource is not None
         ]
+        resource_name, child_options = named(
+            "unenrol", f"{ns.name}-unenrol", "command:local:Command", depends_on=[self.namespace, *policies]
+        )
         self.unenrol = command.local.Command(
-            f"{ns.name}-unenrol",
+            resource_name,
             delete=script("unenrol-namespace.sh"),
             interpreter=BASH,
             environment=cluster_of(args["cluster"]).environment(NAMESPACE=ns.name),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *policies]),
+            opts=child_options,
         )
         self.register_outputs({"meshedNamespace": self.meshed_namespace})

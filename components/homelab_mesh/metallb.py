@@ -20,6 +20,7 @@ from .arguments import (
     check_cluster,
     cluster_of,
     component_options,
+    renamed,
     resource_profiles,
     token,
 )
@@ -187,29 +188,35 @@ class MetalLB(pulumi.ComponentResource):
         profiles = resource_profiles(reader)
         check_cluster(reader)
         reader.raise_problems()
-        own, waits_for = component_options(opts, "homelab-mesh:metallb:MetalLB")
+        own, waits_for = component_options("MetalLB", name, opts, "homelab-mesh:metallb:MetalLB")
         super().__init__(token("MetalLB"), name, None, own)
         adoption = adoption_plan(args.get("adoption"))
         cluster = cluster_of(args["cluster"])
         user_pools = tuple(pool for pool in pools if pool is not None)
         all_pools = user_pools + ((gateway_pool,) if gateway_pool else ())
-        child = pulumi.ResourceOptions(parent=self)
         self.namespace = namespace(
             names.METALLB_NAMESPACE,
             labels=PRIVILEGED,
-            opts=pulumi.ResourceOptions(parent=self, import_=adoption.namespace_import_id(names.METALLB_NAMESPACE)),
+            resource_name=f"{name}-namespace",
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                import_=adoption.namespace_import_id(names.METALLB_NAMESPACE),
+                aliases=renamed(f"{name}-namespace", names.METALLB_NAMESPACE),
+            ),
         )
         adopted, adoption_options = release_adoption(adoption, "metallb", names.METALLB_NAMESPACE)
         self.priority_class = KubernetesObject(
-            "metallb-speaker-priority",
+            f"{name}-speaker-priority",
             api_version="scheduling.k8s.io/v1",
             kind="PriorityClass",
             metadata=metadata(SPEAKER_PRIORITY_CLASS),
-            opts=child,
+            opts=pulumi.ResourceOptions(
+                parent=self, aliases=renamed(f"{name}-speaker-priority", "metallb-speaker-priority")
+            ),
             **priority_class_fields(),
         )
         self.release = k8s.helm.v3.Release(
-            "metallb",
+            f"{name}-release",
             name="metallb",
             chart="metallb",
             version=version,
@@ -222,12 +229,16 @@ class MetalLB(pulumi.ComponentResource):
             **adopted,
             # Pods naming a PriorityClass that does not exist are refused at admission.
             opts=pulumi.ResourceOptions.merge(
-                pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.priority_class]),
+                pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=[self.namespace, self.priority_class],
+                    aliases=renamed(f"{name}-release", "metallb"),
+                ),
                 adoption_options,
             ),
         )
         self.webhook_ready = command.local.Command(
-            "metallb-webhook-ready",
+            f"{name}-webhook-ready",
             create=script("wait-for-metallb-webhook.sh"),
             interpreter=BASH,
             environment=cluster.environment(
@@ -236,19 +247,23 @@ class MetalLB(pulumi.ComponentResource):
             ),
             # A new chart version restarts the controller, so the webhook is waited for again.
             triggers=[version],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[self.release],
+                aliases=renamed(f"{name}-webhook-ready", "metallb-webhook-ready"),
+            ),
         )
         # handoverFrom: the pools change only once the Service holding the gateway address is gone. Otherwise
         # the address leaves every pool for a moment (it moves into the gateway's own pool), and MetalLB clears a
         # Service's address that no pool allows (v0.16.1 controller/service.go, "current IP not allowed by
         # config"), so the old holder and the Gateway would race for it.
         pools_wait_for = [self.webhook_ready, *waits_for]
-        self.address_pools = [self._pool(pool, pools_wait_for, adoption) for pool in user_pools]
+        self.address_pools = [self._pool(name, pool, pools_wait_for, adoption) for pool in user_pools]
         if gateway_pool is not None:
             # Created only once the pool it was cut from has shrunk: MetalLB refuses overlapping pools.
-            self.address_pools.append(self._pool(gateway_pool, [*pools_wait_for, *self.address_pools], adoption))
+            self.address_pools.append(self._pool(name, gateway_pool, [*pools_wait_for, *self.address_pools], adoption))
         self.l2_advertisement = KubernetesObject(
-            "l2-advertisement",
+            f"{name}-l2-advertisement",
             api_version=METALLB_API,
             kind="L2Advertisement",
             metadata=metadata(L2_ADVERTISEMENT, names.METALLB_NAMESPACE),
@@ -257,14 +272,22 @@ class MetalLB(pulumi.ComponentResource):
                 parent=self,
                 depends_on=[self.webhook_ready, *self.address_pools],
                 import_=adoption.object_import_id("L2Advertisement", names.METALLB_NAMESPACE, L2_ADVERTISEMENT),
+                aliases=renamed(f"{name}-l2-advertisement", "l2-advertisement"),
             ),
         )
         self.pools = pulumi.Output.from_input([pool.name for pool in all_pools])
         self.register_outputs({"pools": self.pools})
 
-    def _pool(self, pool: AddressPool, depends_on: list[pulumi.Resource], adoption: AdoptionPlan) -> KubernetesObject:
+    def _pool(
+        self, name: str, pool: AddressPool, depends_on: list[pulumi.Resource], adoption: AdoptionPlan
+    ) -> KubernetesObject:
+        resource_name = pool_resource_name(name, pool.name)
+        # The pool's fixed name before pools were named after their MetalLB; a renamed pool keeps its resource.
+        earlier = [pool_resource_name("", pool.name)]
+        if pool.renamed_from:
+            earlier += [pool_resource_name(name, pool.renamed_from), pool_resource_name("", pool.renamed_from)]
         return KubernetesObject(
-            pool_resource_name(pool.name),
+            resource_name,
             api_version=METALLB_API,
             kind="IPAddressPool",
             metadata=metadata(pool.name, names.METALLB_NAMESPACE),
@@ -274,12 +297,13 @@ class MetalLB(pulumi.ComponentResource):
                 depends_on=depends_on,
                 # A renamed pool keeps its Pulumi resource; its new name forces a replacement, and the old
                 # object must go first or the webhook refuses the new one as overlapping it.
-                aliases=[pulumi.Alias(name=pool_resource_name(pool.renamed_from))] if pool.renamed_from else None,
+                aliases=[pulumi.Alias(name=old) for old in earlier],
                 delete_before_replace=True,
                 import_=adoption.object_import_id("IPAddressPool", names.METALLB_NAMESPACE, pool.name),
             ),
         )
 
 
-def pool_resource_name(pool_name: str) -> str:
-    return f"address-pool-{pool_name}"
+def pool_resource_name(component: str, pool_name: str) -> str:
+    """A pool's Pulumi name in the MetalLB `component` (empty: the fixed name before the package)."""
+    return f"{component}-address-pool-{pool_name}" if component else f"address-pool-{pool_name}"

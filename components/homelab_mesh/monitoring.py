@@ -13,7 +13,7 @@ import pulumi
 import pulumi_command as command
 
 from . import names, versions
-from .arguments import ArgsReader, ClusterArgs, check_cluster, cluster_of, component_options, token
+from .arguments import ArgsReader, ClusterArgs, check_cluster, cluster_of, component_options, renamed, token
 from .kubernetes import KubernetesObject, metadata
 from .scripts import BASH, script
 
@@ -140,14 +140,15 @@ class Monitoring(pulumi.ComponentResource):
             )
         check_cluster(reader)
         reader.raise_problems()
-        own, waits_for = component_options(opts, "homelab-mesh:monitoring:Monitoring")
+        own, waits_for = component_options("Monitoring", name, opts, "homelab-mesh:monitoring:Monitoring")
         super().__init__(token("Monitoring"), name, None, own)
+        self._name_prefix = name
         self.crds_present = command.local.Command(
-            "prometheus-operator-crds",
+            f"{name}-prometheus-operator-crds",
             create=script("check-prometheus-operator-crds.sh"),
             interpreter=BASH,
             environment=cluster_of(args["cluster"]).environment(),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child_options("prometheus-operator-crds"),
         )
         ready = [self.crds_present, *waits_for]
         if needs_metallb_token(metallb_version):
@@ -155,48 +156,54 @@ class Monitoring(pulumi.ComponentResource):
         declared = monitors(metallb_version, bool(args.get("gateway", False)))
         self.monitor_objects = [
             KubernetesObject(
-                monitor.resource_name,
+                f"{name}-{monitor.resource_name}",
                 api_version=MONITORING_API,
                 kind=monitor.kind,
                 metadata=metadata(monitor.resource_name, monitor.namespace),
                 spec=monitor.spec,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=ready),
+                opts=self._child_options(monitor.resource_name, depends_on=ready),
             )
             for monitor in declared
         ]
         self.monitors = pulumi.Output.from_input([monitor.resource_name for monitor in declared])
         self.register_outputs({"monitors": self.monitors})
 
+    def _child_options(self, old: str, depends_on: list[pulumi.Resource] | None = None) -> pulumi.ResourceOptions:
+        """A child named `<component>-<old>`, with an alias to its fixed name from before (tests/urns)."""
+        return pulumi.ResourceOptions(
+            parent=self, depends_on=depends_on, aliases=renamed(f"{self._name_prefix}-{old}", old)
+        )
+
     def _metallb_metrics_reader(self, depends_on: list[pulumi.Resource]) -> list[pulumi.Resource]:
         """A service account allowed to GET /metrics, and its token for Prometheus to present to MetalLB."""
-        child = pulumi.ResourceOptions(parent=self, depends_on=depends_on)
+        prefix = self._name_prefix
         account = KubernetesObject(
-            "metallb-metrics-reader",
+            f"{prefix}-metallb-metrics-reader",
             api_version="v1",
             kind="ServiceAccount",
             metadata=metadata(METALLB_METRICS_READER, names.METALLB_NAMESPACE),
-            opts=child,
+            opts=self._child_options("metallb-metrics-reader", depends_on=depends_on),
         )
         role = KubernetesObject(
-            "metallb-metrics-reader-role",
+            f"{prefix}-metallb-metrics-reader-role",
             api_version="rbac.authorization.k8s.io/v1",
             kind="ClusterRole",
             metadata=metadata(METALLB_METRICS_READER),
             rules=[{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}],
-            opts=child,
+            opts=self._child_options("metallb-metrics-reader-role", depends_on=depends_on),
         )
         binding = KubernetesObject(
-            "metallb-metrics-reader-binding",
+            f"{prefix}-metallb-metrics-reader-binding",
             api_version="rbac.authorization.k8s.io/v1",
             kind="ClusterRoleBinding",
             metadata=metadata(METALLB_METRICS_READER),
             roleRef={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": METALLB_METRICS_READER},
             subjects=[{"kind": "ServiceAccount", "name": METALLB_METRICS_READER, "namespace": names.METALLB_NAMESPACE}],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role, account]),
+            opts=self._child_options("metallb-metrics-reader-binding", depends_on=[role, account]),
         )
         # Kubernetes fills in the token of a secret of this type for the named service account.
         token = KubernetesObject(
-            "metallb-metrics-reader-token",
+            f"{prefix}-metallb-metrics-reader-token",
             api_version="v1",
             kind="Secret",
             metadata=metadata(
@@ -205,6 +212,6 @@ class Monitoring(pulumi.ComponentResource):
                 annotations={"kubernetes.io/service-account.name": METALLB_METRICS_READER},
             ),
             type="kubernetes.io/service-account-token",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[account]),
+            opts=self._child_options("metallb-metrics-reader-token", depends_on=[account]),
         )
         return [binding, token]

@@ -6,7 +6,7 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 
 from . import names
-from .arguments import ArgsReader, RouteArgs, component_options, token
+from .arguments import ArgsReader, RouteArgs, component_options, renamed, token
 from .kubernetes import KubernetesObject, metadata
 from .mesh_namespace import MeshedNamespace
 from .settings.routes import HSTS_MAX_AGE_LIMIT, Route
@@ -75,16 +75,20 @@ class HttpRoutes(pulumi.ComponentResource):
         routes: list[Route] = reader.models("routes", Route, reader.required("routes") or [])
         hsts = reader.whole_number("hsts_max_age_seconds", 0, 0, HSTS_MAX_AGE_LIMIT)
         reader.raise_problems()
-        own, waits_for = component_options(opts, "homelab-mesh:ingress:HttpRoutes")
+        own, waits_for = component_options("HttpRoutes", name, opts, "homelab-mesh:ingress:HttpRoutes")
         super().__init__(token("HttpRoutes"), name, None, own)
         self.routes: list[KubernetesObject] = [
             KubernetesObject(
-                f"route-{route.name}",
+                f"{name}-{route.name}",
                 api_version="gateway.networking.k8s.io/v1",
                 kind="HTTPRoute",
                 metadata=metadata(route.name, route.namespace),
                 spec=http_route_spec(route, hsts),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=route_waits_for(route, waits_for)),
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=route_waits_for(route, waits_for),
+                    aliases=renamed(f"{name}-{route.name}", f"route-{route.name}"),
+                ),
             )
             for route in routes
         ]

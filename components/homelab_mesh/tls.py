@@ -24,6 +24,7 @@ import pulumi
 import pulumi_tls as tls
 
 from . import names
+from .arguments import renamed
 from .kubernetes import KubernetesObject, metadata
 from .settings import TlsSettings
 from .settings.acme import DEFAULT_TSIG_ALGORITHM, LETS_ENCRYPT, SECRET_KEYS, AcmeSettings, parent_domain
@@ -133,10 +134,6 @@ def acme_certificates(hostnames: Sequence[str], wildcard: bool) -> dict[str, str
     return {hostname: f"*.{parent_domain(hostname)}" if wildcard else hostname for hostname in hostnames}
 
 
-def _key(name: str, parent: pulumi.Resource) -> tls.PrivateKey:
-    return tls.PrivateKey(name, algorithm="ECDSA", ecdsa_curve="P256", opts=pulumi.ResourceOptions(parent=parent))
-
-
 class GatewayCertificates(pulumi.ComponentResource):
     ca_certificate_pem: pulumi.Output[str] | None
     ca_expiry: pulumi.Output[str] | None
@@ -151,6 +148,7 @@ class GatewayCertificates(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: GatewayCertificatesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("homelab-mesh:ingress:GatewayCertificates", name, None, opts)
+        self._prefix = name
         self.secrets = []
         self.certificate_expiry = {}
         self.certificate_urns = {}
@@ -185,6 +183,19 @@ class GatewayCertificates(pulumi.ComponentResource):
             }
         )
 
+    def _child(
+        self, old: str, depends_on: Sequence[pulumi.Resource] | None = None
+    ) -> tuple[str, pulumi.ResourceOptions]:
+        """A child's name after this component's, with an alias to the fixed name it had before (tests/urns)."""
+        name = f"{self._prefix}-{old}"
+        return name, pulumi.ResourceOptions(
+            parent=self, depends_on=None if depends_on is None else list(depends_on), aliases=renamed(name, old)
+        )
+
+    def _key(self, old: str) -> tls.PrivateKey:
+        name, opts = self._child(old)
+        return tls.PrivateKey(name, algorithm="ECDSA", ecdsa_curve="P256", opts=opts)
+
     def _tls_secret(
         self,
         name: str,
@@ -193,14 +204,15 @@ class GatewayCertificates(pulumi.ComponentResource):
         key: pulumi.Input[str],
         depends_on: Sequence[pulumi.Resource],
     ) -> KubernetesObject:
+        resource_name, opts = self._child(name, depends_on)
         secret = KubernetesObject(
-            name,
+            resource_name,
             api_version="v1",
             kind="Secret",
             metadata=metadata(name, namespace),
             type="kubernetes.io/tls",
             stringData={"tls.crt": cert, "tls.key": pulumi.Output.secret(key)},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(depends_on)),
+            opts=opts,
         )
         self.secrets.append(secret)
         return secret
@@ -220,9 +232,10 @@ class GatewayCertificates(pulumi.ComponentResource):
         express 0 either (the Terraform provider behind it never sets Go's MaxPathLenZero), so it is not set.
         The validity is configurable; a change replaces the CA, and every device must trust the new one.
         """
-        ca_key = _key("gateway-ca-key", self)
+        ca_key = self._key("gateway-ca-key")
+        ca_name, ca_opts = self._child("gateway-ca")
         ca = tls.SelfSignedCert(
-            "gateway-ca",
+            ca_name,
             private_key_pem=ca_key.private_key_pem,
             subject=tls.SelfSignedCertSubjectArgs(
                 common_name=f"homelab-mesh {args.stack} CA", organization="homelab-mesh"
@@ -230,7 +243,7 @@ class GatewayCertificates(pulumi.ComponentResource):
             is_ca_certificate=True,
             validity_period_hours=args.tls.ca_validity_days * 24,
             allowed_uses=["cert_signing", "crl_signing", "digital_signature"],
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=ca_opts,
         )
         self.ca_certificate_pem = ca.cert_pem
         self.ca_expiry = ca.validity_end_time
@@ -239,23 +252,25 @@ class GatewayCertificates(pulumi.ComponentResource):
     def _private_ca(self, args: GatewayCertificatesArgs, ca_key: tls.PrivateKey, ca: tls.SelfSignedCert) -> None:
         for hostname in args.hostnames:
             slug = names.hostname_slug(hostname)
-            key = _key(f"{slug}-key", self)
+            key = self._key(f"{slug}-key")
+            request_name, request_opts = self._child(f"{slug}-csr")
             request = tls.CertRequest(
-                f"{slug}-csr",
+                request_name,
                 private_key_pem=key.private_key_pem,
                 subject=tls.CertRequestSubjectArgs(common_name=hostname, organization="homelab-mesh"),
                 dns_names=[hostname],
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=request_opts,
             )
+            certificate_name, certificate_opts = self._child(f"{slug}-certificate")
             certificate = tls.LocallySignedCert(
-                f"{slug}-certificate",
+                certificate_name,
                 cert_request_pem=request.cert_request_pem,
                 ca_private_key_pem=ca_key.private_key_pem,
                 ca_cert_pem=ca.cert_pem,
                 validity_period_hours=CERTIFICATE_VALIDITY_HOURS,
                 early_renewal_hours=EARLY_RENEWAL_HOURS,
                 allowed_uses=["digital_signature", "key_encipherment", "server_auth"],
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=certificate_opts,
             )
             self._tls_secret(
                 self.secret_names[hostname], args.namespace, certificate.cert_pem, key.private_key_pem, args.depends_on
@@ -272,14 +287,15 @@ class GatewayCertificates(pulumi.ComponentResource):
         ca_secret = self._tls_secret(
             CA_ISSUER, args.namespace, ca.cert_pem, ca_key.private_key_pem, [*args.depends_on, *args.cert_manager]
         )
+        issuer_name, issuer_opts = self._child("gateway-ca-issuer", [ca_secret, *args.cert_manager])
         issuer = KubernetesObject(
-            "gateway-ca-issuer",
+            issuer_name,
             api_version=CERT_MANAGER_API,
             kind="Issuer",
             # Ready once cert-manager has read a usable CA from the Secret.
             metadata=metadata(CA_ISSUER, args.namespace, annotations=READY),
             spec=ca_issuer_spec(CA_ISSUER),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[ca_secret, *args.cert_manager]),
+            opts=issuer_opts,
         )
         return self._certificates(args, None, [issuer])
 
@@ -290,25 +306,27 @@ class GatewayCertificates(pulumi.ComponentResource):
         if acme.solver.provider == "route53" and acme.solver.access_key_id:
             data["access-key-id"] = acme.solver.access_key_id
         # A namespaced Issuer reads its solver's Secret from its own namespace: beside the listeners' keys.
+        solver_name, solver_opts = self._child("gateway-acme-solver", args.depends_on)
         solver_secret = KubernetesObject(
-            "gateway-acme-solver",
+            solver_name,
             api_version="v1",
             kind="Secret",
             metadata=metadata(ACME_SOLVER_SECRET, args.namespace),
             type="Opaque",
             stringData=data,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+            opts=solver_opts,
         )
         self.secrets.append(solver_secret)
         name = acme_issuer_name(acme.server_url)
+        issuer_name, issuer_opts = self._child("gateway-acme-issuer", [solver_secret, *args.cert_manager])
         issuer = KubernetesObject(
-            "gateway-acme-issuer",
+            issuer_name,
             api_version=CERT_MANAGER_API,
             kind="Issuer",
             # Ready once cert-manager has registered (or found) the ACME account with the server.
             metadata=metadata(name, args.namespace, annotations=READY),
             spec=acme_issuer_spec(acme),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[solver_secret, *args.cert_manager]),
+            opts=issuer_opts,
         )
         requested = acme_certificates(args.hostnames, acme.wildcard)
         self.secret_names = {hostname: names.tls_secret(name) for hostname, name in requested.items()}
@@ -337,15 +355,18 @@ class GatewayCertificates(pulumi.ComponentResource):
         the Ready of the previous spec for it: it waits while the condition's observedGeneration is below the
         object's generation, which the issuerRef change raised (pulumi-kubernetes provider/pkg/await/condition/
         kubectl.go, vendored from kubectl wait)."""
-        return [
-            KubernetesObject(
-                f"{names.tls_secret(hostname)}-certificate",
-                api_version=CERT_MANAGER_API,
-                kind="Certificate",
-                # Ready once the signed certificate is in the Secret the listener references.
-                metadata=metadata(names.tls_secret(hostname), args.namespace, annotations=READY),
-                spec=certificate_spec(hostname, issuer, acme),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[*waits_for, *args.depends_on]),
+        certificates = []
+        for hostname in args.hostnames if requested is None else requested:
+            name, opts = self._child(f"{names.tls_secret(hostname)}-certificate", [*waits_for, *args.depends_on])
+            certificates.append(
+                KubernetesObject(
+                    name,
+                    api_version=CERT_MANAGER_API,
+                    kind="Certificate",
+                    # Ready once the signed certificate is in the Secret the listener references.
+                    metadata=metadata(names.tls_secret(hostname), args.namespace, annotations=READY),
+                    spec=certificate_spec(hostname, issuer, acme),
+                    opts=opts,
+                )
             )
-            for hostname in (args.hostnames if requested is None else requested)
-        ]
+        return certificates

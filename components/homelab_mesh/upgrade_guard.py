@@ -7,7 +7,7 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_command as command
 
-from .arguments import ArgsReader, ClusterArgs, check_cluster, cluster_of, component_options, token
+from .arguments import ArgsReader, ClusterArgs, check_cluster, cluster_of, component_options, renamed, token
 from .scripts import BASH, script
 from .upgrade import Order, Pair, decide, live_check_environment, order
 from .version_record import VersionRecord
@@ -80,16 +80,18 @@ class UpgradeGuard(pulumi.ComponentResource):
         reader.raise_problems()
         cluster = cluster_of(args["cluster"])
         inspection = args.get("inspection") or {}
-        own, waits_for = component_options(opts, "homelab-mesh:upgrade:UpgradeGuard")
+        own, waits_for = component_options("UpgradeGuard", name, opts, "homelab-mesh:upgrade:UpgradeGuard")
         super().__init__(token("UpgradeGuard"), name, None, own)
         target = target_pair(istio_version, gateway_api_version)
         for warning in decide(None, target, today).warnings:
             pulumi.log.warn(warning, resource=self)
         self.record = VersionRecord(
-            RECORD_NAME,
+            f"{name}-{RECORD_NAME}",
             istio_version,
             gateway_api_version,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=waits_for, aliases=renamed(f"{name}-{RECORD_NAME}", RECORD_NAME)
+            ),
         )
         # The order of this `pulumi up` (components/upgrade.py, `order`), from the pair it leaves. The record's
         # check() sets its previous pair to what the stack ran when the versions change, and keeps it otherwise
@@ -108,7 +110,7 @@ class UpgradeGuard(pulumi.ComponentResource):
         stepped_from = self.record.previous_istio_version.apply(lambda version: version or "")
         check = script("check-upgrade.sh")
         self.live_check = command.local.Command(
-            "upgrade-live-check",
+            f"{name}-live-check",
             create=check,
             update=check,
             interpreter=BASH,
@@ -124,7 +126,9 @@ class UpgradeGuard(pulumi.ComponentResource):
                     )
                 )
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.record]),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self.record], aliases=renamed(f"{name}-live-check", "upgrade-live-check")
+            ),
         )
         self.inspection = None
         if inspection:
@@ -132,11 +136,15 @@ class UpgradeGuard(pulumi.ComponentResource):
             # The same script twice: its first run is the stack's first `pulumi up` (nothing on the cluster is
             # this stack's yet); an update runs only after a first run passed.
             self.inspection = command.local.Command(
-                "cluster-inspection",
+                f"{name}-cluster-inspection",
                 create=f"MODE=first-deploy\n{inspect}",
                 update=f"MODE=redeploy\n{inspect}",
                 interpreter=BASH,
                 environment=cluster.environment(**inspection),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for),
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=waits_for,
+                    aliases=renamed(f"{name}-cluster-inspection", "cluster-inspection"),
+                ),
             )
         self.register_outputs({"order": self.order.apply(lambda known: known.value)})

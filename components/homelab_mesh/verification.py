@@ -47,7 +47,7 @@ class MeshVerification(pulumi.ComponentResource):
         timeout = reader.whole_number("timeout_seconds", DEFAULT_TIMEOUT_SECONDS, 30, 3600)
         check_cluster(reader)
         reader.raise_problems()
-        own, waits_for = component_options(opts, "homelab-mesh:mesh:MeshVerification")
+        own, waits_for = component_options("MeshVerification", name, opts, "homelab-mesh:mesh:MeshVerification")
         super().__init__(token("MeshVerification"), name, None, own)
         namespaces = " ".join(sorted(args["namespaces"]))
         gateway = {"GATEWAY_NAME": names.GATEWAY_NAME, "GATEWAY_NAMESPACE": names.GATEWAY_NAMESPACE}

@@ -306,7 +306,7 @@ def test_adoption_under_load(
         report.facts["preview: adoptExisting off"] = preview
         changes = {operation: count for operation, count in preview.items() if operation != "same"}
         if changes != {"update": 1}:
-            unmet.append(f"turning adoptExisting off previews {changes}, not cluster-inspection's update alone")
+            unmet.append(f"adoptExisting off previews {changes}, not the inspection command's update alone")
         with under_load(report, "step 4: adoptExisting off", target):
             stack.up()
 
