@@ -7,9 +7,6 @@ from typing import Any
 
 import pytest
 import yaml
-from cloudcoil.models.kubernetes.core.v1 import TopologySpreadConstraint
-from cloudcoil.models.kubernetes.policy.v1 import PodDisruptionBudgetSpec
-from cloudcoil.models.kubernetes.scheduling.v1 import PriorityClass
 from homelab_mesh.ingress import options_data, options_name
 from homelab_mesh.resources import mebibytes, millicores
 from homelab_mesh.settings import ConfigError
@@ -17,6 +14,7 @@ from homelab_mesh.settings.network import MAX_GATEWAY_REPLICAS
 from pydantic import BaseModel
 
 from tests.conftest import Evaluate
+from tests.crd_models import CRD_MODELS, kubernetes
 from tools.mock_engine import Evaluation
 
 # The ConfigMap keys istiod accepts as overlays; any other key makes it refuse to render the gateway
@@ -58,6 +56,7 @@ class TestMetalLBResources:
         # A throttled speaker answers ARP late (metallb/metallb#765): no CPU limit.
         assert "cpu" not in resources["limits"]
 
+    @CRD_MODELS
     def test_speaker_runs_at_a_priority_class_the_program_creates_first(self, homelab: Evaluation) -> None:
         speaker = homelab.named("lan-load-balancer-release").inputs["values"]["speaker"]
         priority = homelab.named("lan-load-balancer-speaker-priority").inputs
@@ -66,7 +65,7 @@ class TestMetalLBResources:
         assert speaker["priorityClassName"] == priority["metadata"]["name"]
         assert not priority["metadata"]["name"].startswith("system-")
         fields = ("apiVersion", "kind", "metadata", "value", "globalDefault", "preemptionPolicy", "description")
-        assert round_trips(PriorityClass, {field: priority[field] for field in fields})
+        assert round_trips(kubernetes("scheduling.v1").PriorityClass, {field: priority[field] for field in fields})
         assert 0 < priority["value"] <= HIGHEST_USER_PRIORITY
         assert priority["globalDefault"] is False
         assert "lan-load-balancer-speaker-priority" in homelab.dependency_names("lan-load-balancer-release")
@@ -92,18 +91,19 @@ class TestGatewayReplicas:
         # istiod renders a PodDisruptionBudget only when its overlay key is present (`requiredOverlays`).
         assert "podDisruptionBudget" not in overlays
 
+    @CRD_MODELS
     @pytest.mark.parametrize("replicas", [2, MAX_GATEWAY_REPLICAS])
     def test_several_replicas_spread_over_nodes_with_a_satisfiable_budget(self, run: Evaluate, replicas: int) -> None:
         overlays = options_of(run({"gatewayReplicas": replicas}))
         deployment = overlays["deployment"]["spec"]
         assert deployment["replicas"] == replicas
         (spread,) = deployment["template"]["spec"]["topologySpreadConstraints"]
-        assert round_trips(TopologySpreadConstraint, spread)
+        assert round_trips(kubernetes("core.v1").TopologySpreadConstraint, spread)
         assert spread["topologyKey"] == "kubernetes.io/hostname"
         assert spread["maxSkew"] == 1
         assert spread["labelSelector"] == {"matchLabels": {GATEWAY_POD_LABEL: "ingress"}}
         budget = overlays["podDisruptionBudget"]["spec"]
-        assert round_trips(PodDisruptionBudgetSpec, budget)
+        assert round_trips(kubernetes("policy.v1").PodDisruptionBudgetSpec, budget)
         assert budget["minAvailable"] == 1
         assert budget["minAvailable"] < replicas  # one node can always be drained
 

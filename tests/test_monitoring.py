@@ -6,16 +6,15 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from cloudcoil.models.prometheus_operator.v1 import PodMonitor, ServiceMonitor
 from homelab_mesh.scripts import script
 from pydantic import BaseModel
 
 from tests.conftest import Evaluate
+from tests.crd_models import CRD_MODELS
 from tests.stubs import Reply, Stubs
 from tools.mock_engine import Evaluation, evaluate
 
 MONITOR_TYPES = ("kubernetes:monitoring.coreos.com/v1:PodMonitor", "kubernetes:monitoring.coreos.com/v1:ServiceMonitor")
-SCHEMAS: dict[str, type[BaseModel]] = {"PodMonitor": PodMonitor, "ServiceMonitor": ServiceMonitor}
 
 
 def monitors(evaluation: Evaluation) -> dict[str, dict[str, Any]]:
@@ -30,8 +29,11 @@ def endpoint(monitor: Mapping[str, Any]) -> dict[str, Any]:
 
 def schema_accepts(monitor: Mapping[str, Any]) -> bool:
     """The Prometheus Operator's CRD schema accepts the object and drops nothing (no unknown field)."""
+    from tests.crd_models import prometheus_operator
+
     document = {key: monitor[key] for key in ("apiVersion", "kind", "metadata", "spec")}
-    parsed = SCHEMAS[monitor["kind"]].model_validate(document)
+    model: type[BaseModel] = getattr(prometheus_operator(), monitor["kind"])
+    parsed = model.model_validate(document)
     return parsed.model_dump(by_alias=True, exclude_none=True) == document
 
 
@@ -46,6 +48,7 @@ def test_off_by_default(homelab: Evaluation) -> None:
     assert "monitoring-metallb-metrics-reader" not in homelab.names()
 
 
+@CRD_MODELS
 def test_one_monitor_per_component_each_valid_for_the_operator(monitored: Evaluation) -> None:
     found = monitors(monitored)
     assert {name: (m["kind"], m["metadata"]["namespace"]) for name, m in found.items()} == {

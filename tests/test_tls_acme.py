@@ -12,8 +12,10 @@ import pytest
 from homelab_mesh import ComponentArgsError
 from homelab_mesh.settings import ConfigError
 
+from tests import crd_models
 from tests.certificates import homelab_pem
 from tests.conftest import Evaluate
+from tests.crd_models import CRD_MODELS
 from tests.test_component_package import _hosted
 from tests.test_secrets import plain_strings
 from tests.test_tls import TestAgainstCertManagerSchemas as Schemas
@@ -59,9 +61,7 @@ def staging() -> Evaluation:
 
 @pytest.fixture(scope="module")
 def models() -> Any:
-    from cloudcoil.models.cert_manager import v1
-
-    return v1
+    return crd_models.cert_manager()
 
 
 def _listener_secrets(evaluation: Evaluation) -> dict[str, str]:
@@ -284,6 +284,7 @@ class TestAgainstCertManagerSchemas:
             },
         ],
     )
+    @CRD_MODELS
     def test_issuer_and_certificates_validate_field_for_field(
         self, models: Any, run: Evaluate, solver: dict[str, Any]
     ) -> None:

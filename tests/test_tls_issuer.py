@@ -12,8 +12,10 @@ from homelab_mesh import ComponentArgsError
 from homelab_mesh.scripts import script
 from homelab_mesh.settings import ConfigError
 
+from tests import crd_models
 from tests.certificates import HOMELAB_HOSTNAMES, homelab_pem
 from tests.conftest import Evaluate
+from tests.crd_models import CRD_MODELS
 from tests.stubs import Reply, Stubs
 from tests.test_component_package import _hosted
 from tests.test_tls import CERT_MANAGER, problem_for
@@ -36,9 +38,7 @@ def issuer() -> Evaluation:
 
 @pytest.fixture(scope="module")
 def models() -> Any:
-    from cloudcoil.models.cert_manager import v1
-
-    return v1
+    return crd_models.cert_manager()
 
 
 class TestIssuerMode:
@@ -120,6 +120,7 @@ class TestIssuerMode:
         }
 
 
+@CRD_MODELS
 class TestAgainstCertManagerSchemas:
     @pytest.mark.parametrize("kind", ["ClusterIssuer", "Issuer"])
     def test_certificates_validate_field_for_field(self, models: Any, run: Evaluate, kind: str) -> None:
