@@ -133,8 +133,6 @@ def test_the_typescript_example_uses_the_generated_sdk_names() -> None:
     """`pulumi package add` generates a class per component (`new homelabMesh.<Class>`) with camelCase args
     (pulumi/pulumi pkg/codegen/nodejs): every class and property the example names is in the schema."""
     source = (EXAMPLES / "typescript" / "index.ts").read_text()
-    package = json.loads((EXAMPLES / "typescript" / "package.json").read_text())
-    assert "@pulumi/homelab-mesh" in package["dependencies"]
     constructed = re.findall(r"new homelabMesh\.(\w+)\(\s*\"[^\"]+\",\s*(\{.*?\n\})", source, flags=re.S)
     assert len(constructed) >= 5
     for component, body in constructed:
@@ -151,6 +149,64 @@ def test_the_typescript_example_uses_the_generated_sdk_names() -> None:
         if resource in declared:
             properties = SCHEMA["resources"][f"homelab-mesh:index:{declared[resource]}"]["properties"]
             assert output in properties, f"{resource}.{output}"
+
+
+TYPESCRIPT = EXAMPLES / "typescript"
+# What `pulumi package add` writes into the local SDK's package.json: typescript and @types/node as
+# dependencies (its postinstall compiles it), and @pulumi/pulumi (pulumi/pulumi v3.259.0,
+# pkg/codegen/nodejs/gen.go: genNPMPackageMetadata, MinimumTypescriptVersion, MinimumNodeTypesVersion,
+# MinimumValidSDKVersion).
+LOCAL_SDK_DEPENDENCIES = {"@pulumi/pulumi": "^3.142.0", "typescript": "^4.7.0", "@types/node": "^20"}
+
+
+def _caret_allows(caret: str, version: str) -> bool:
+    """npm's `^X.Y.Z` / `^X` for X >= 1: the same major, at least X.Y.Z."""
+    floor = [int(part) for part in caret.removeprefix("^").split(".")]
+    found = [int(part) for part in version.split(".")[:3]]
+    return found[0] == floor[0] and found >= floor + [0] * (3 - len(floor))
+
+
+def _typescript_lock() -> dict[str, Any]:
+    return json.loads((TYPESCRIPT / "package-lock.json").read_text())
+
+
+def test_the_typescript_examples_lock_is_its_package_json_with_every_tarball_hashed() -> None:
+    """`npm ci` installs exactly this lock, checking each package against its integrity."""
+    lock = _typescript_lock()
+    package = json.loads((TYPESCRIPT / "package.json").read_text())
+    assert lock["lockfileVersion"] == 3
+    root = lock["packages"][""]
+    for field in ("dependencies", "devDependencies"):
+        assert root.get(field) == package.get(field), field
+    installed = {path: entry for path, entry in lock["packages"].items() if path}
+    assert installed
+    for path, entry in installed.items():
+        assert re.fullmatch(r"sha512-[A-Za-z0-9+/]+=*", entry.get("integrity", "")), path
+
+
+def test_the_typescript_example_already_holds_what_the_generated_sdk_depends_on() -> None:
+    """The local SDK `pulumi package add` links in needs typescript ^4.7, @types/node ^20 and @pulumi/pulumi:
+    with the example's own top-level copies in range, npm's install adds only the link (the e2e guard,
+    tools/npm_lock_guard.py, fails the job otherwise). TypeScript 5 at the top would bring a second one."""
+    packages = _typescript_lock()["packages"]
+    for name, caret in LOCAL_SDK_DEPENDENCIES.items():
+        version = packages[f"node_modules/{name}"]["version"]
+        assert _caret_allows(caret, version), (name, version, caret)
+    assert (
+        not _caret_allows("^4.7.0", "5.0.0") and _caret_allows("^20", "20.19.1") and not _caret_allows("^20", "22.0.0")
+    )
+
+
+def test_the_typescript_example_runs_on_the_releases_the_workflows_pin() -> None:
+    """@pulumi/kubernetes at the pulumi-kubernetes release of requirements.lock (the provider plugin the
+    examples job installs); @pulumi/pulumi no newer than the Pulumi CLI the workflows install (the SDK of
+    requirements.lock): a CLI runs the SDKs released before it."""
+    lock = (ROOT / "requirements.lock").read_text()
+    python = dict(re.findall(r"^([\w.-]+)==(\S+)", lock, flags=re.M))
+    packages = _typescript_lock()["packages"]
+    assert packages["node_modules/@pulumi/kubernetes"]["version"] == python["pulumi-kubernetes"]
+    node_sdk = [int(part) for part in packages["node_modules/@pulumi/pulumi"]["version"].split(".")]
+    assert node_sdk <= [int(part) for part in python["pulumi"].split(".")]
 
 
 LIBRARY = ROOT / "docs" / "library.md"

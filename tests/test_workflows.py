@@ -563,8 +563,42 @@ class TestE2eExamples:
             self.step("Add the component package"),
             self.step("A stack for the example"),
             self.step("Preview the YAML example"),
+            self.uses("actions/setup-node"),
+            self.step("TypeScript: the example's locked dependencies"),
+            self.step("TypeScript: add the component package"),
+            self.step("TypeScript: nothing came from the registry"),
+            self.step("TypeScript: a stack for the example"),
+            self.step("TypeScript: preview the example"),
         ]
         assert order == self.job["steps"]
+
+    def test_the_typescript_example_installs_from_its_lock_and_fails_on_anything_else(self) -> None:
+        """Its own dependencies come from the committed lock with no install scripts; `pulumi package add`
+        then runs a plain `npm install`, and the guard compares the lock it leaves with the committed one."""
+        node = self.uses("actions/setup-node")["with"]
+        assert node["package-manager-cache"] is False
+        major = int(str(node["node-version"]))
+        assert major % 2 == 0 and major >= 22, "an LTS release still supported (Node.js 20 ended 2026-04-30)"
+        steps = [
+            self.step(name)
+            for name in (
+                "TypeScript: the example's locked dependencies",
+                "TypeScript: add the component package",
+                "TypeScript: nothing came from the registry",
+                "TypeScript: a stack for the example",
+                "TypeScript: preview the example",
+            )
+        ]
+        assert {step["working-directory"] for step in steps} == {"examples/typescript"}
+        install, add, guard, stack, preview = (step["run"] for step in steps)
+        assert install == "npm ci --ignore-scripts"
+        assert (ROOT / "examples" / "typescript" / "package-lock.json").is_file()
+        assert add == "pulumi package add ../../components"
+        assert steps[1]["env"] == steps[4]["env"] == {"PIP_NO_BUILD_ISOLATION": "0"}
+        assert "git show HEAD:examples/typescript/package-lock.json" in guard
+        assert "tools/npm_lock_guard.py" in guard and (ROOT / "tools" / "npm_lock_guard.py").is_file()
+        assert stack == "pulumi stack init examples"
+        assert preview == "pulumi preview --stack examples --non-interactive --diff"
 
     def test_the_plugin_virtualenv_is_hash_checked_where_the_language_host_looks_for_it(self) -> None:
         """PulumiPlugin.yaml names no virtualenv, so the python language host runs the plugin from `venv` in
