@@ -5,46 +5,56 @@ from datetime import date
 
 import pulumi
 
-# The package's public API, as any other program would use it (components/homelab_mesh).
-from homelab_mesh import (
-    GATEWAY_NAMESPACE,
-    AddressHandover,
-    AddressHandoverArgs,
-    CertManager,
-    CertManagerArgs,
-    Cluster,
-    DemoApp,
-    DemoAppArgs,
-    FrontDoorCheck,
-    FrontDoorCheckArgs,
-    GatewayApiCrdsOwner,
-    HttpRoutes,
-    HttpRoutesArgs,
-    IngressGateway,
-    IngressGatewayArgs,
-    IssuerCheck,
-    IssuerCheckArgs,
-    IssuerKind,
-    IstioAmbient,
-    IstioAmbientArgs,
-    ManagedGatewayApiArgs,
-    MeshedNamespace,
-    MeshedNamespaceArgs,
-    MeshVerification,
-    MeshVerificationArgs,
-    MetalLB,
-    MetalLBArgs,
-    Monitoring,
-    MonitoringArgs,
-    MtlsMode,
-    Platform,
-    TlsIssuerArgs,
-    UpgradeGuard,
-    UpgradeGuardArgs,
-    inspection_environment,
-    load_settings,
-    read_adoption_plan,
-)
+# The package's public API, as any other program would use it (components/homelab_mesh). `pulumi install`
+# installs requirements.txt only; the README's set-up command also installs the package.
+try:
+    from homelab_mesh import (
+        GATEWAY_NAMESPACE,
+        AddressHandover,
+        AddressHandoverArgs,
+        CertManager,
+        CertManagerArgs,
+        Cluster,
+        DemoApp,
+        DemoAppArgs,
+        FrontDoorCheck,
+        FrontDoorCheckArgs,
+        GatewayApiCrdsOwner,
+        HttpRoutes,
+        HttpRoutesArgs,
+        IngressGateway,
+        IngressGatewayArgs,
+        IssuerCheck,
+        IssuerCheckArgs,
+        IssuerKind,
+        IstioAmbient,
+        IstioAmbientArgs,
+        ManagedGatewayApiArgs,
+        MeshedNamespace,
+        MeshedNamespaceArgs,
+        MeshVerification,
+        MeshVerificationArgs,
+        MetalLB,
+        MetalLBArgs,
+        Monitoring,
+        MonitoringArgs,
+        MtlsMode,
+        Platform,
+        TlsIssuerArgs,
+        UpgradeGuard,
+        UpgradeGuardArgs,
+        inspection_environment,
+        load_settings,
+        read_adoption_plan,
+    )
+except ModuleNotFoundError as missing:
+    if missing.name != "homelab_mesh":
+        raise
+    raise pulumi.RunError(
+        "the homelab_mesh package is not installed in this virtualenv: run the README's set-up command, "
+        "venv/bin/pip install --require-hashes -r requirements.lock && "
+        "venv/bin/pip install --no-deps --no-build-isolation ./components"
+    ) from None
 
 # Pulumi keeps every resource and its pending outputs alive for the whole run; with the default
 # thresholds the collector rescans that growing heap again and again (a third of the time at scale).

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import re
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -68,3 +69,19 @@ def test_the_installed_package_runs_its_scripts_without_the_repository(wheel: Pa
     shipped = sorted(path.name for path in (PACKAGE_SOURCE / "homelab_mesh" / "scripts").glob("*.sh"))
     assert scripts == str(shipped) and len(shipped) >= 8
     assert helper_in_place == "True"
+
+
+def test_a_virtualenv_without_the_package_gets_the_set_up_command_not_a_traceback() -> None:
+    """`pulumi install` (or the CLI's own virtualenv) installs requirements.txt only: the program then names the
+    README's set-up command in a RunError, which the CLI prints without a stack trace."""
+    probe = "import sys, runpy; sys.modules['homelab_mesh'] = None; runpy.run_path('__main__.py', run_name='__main__')"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("pulumi.errors.RunError: the homelab_mesh package is not installed"), last
+    command = last.split("set-up command, ", 1)[1]
+    setup = next(line for line in (ROOT / "README.md").read_text().splitlines() if "./components" in line)
+    for part in command.split(" && "):
+        assert part in setup, part
