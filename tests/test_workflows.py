@@ -216,6 +216,15 @@ def test_every_install_is_hash_checked_from_a_lock(path: Path) -> None:
         assert command in (TEST_COMMAND, PROGRAM_INSTALL, DEV_INSTALL, PLUGIN_VENV_INSTALL), command
 
 
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
+def test_every_npm_install_is_a_clean_install_of_a_committed_lock_without_scripts(path: Path) -> None:
+    for _, _, step in steps(load(path.name)):
+        for command in re.findall(r"\bnpm (?:install|i|ci|add)\b[^\n&|;]*", step.get("run", "")):
+            assert command.startswith("npm ci ") and "--ignore-scripts" in command, command
+            directory = ROOT / step.get("working-directory", ".")
+            assert (directory / "package-lock.json").is_file(), directory
+
+
 def test_zizmor_finds_nothing_of_medium_severity_or_above() -> None:
     result = zizmor(WORKFLOW_DIR)
     assert result.returncode == 0, result.stdout + result.stderr
