@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 import subprocess
@@ -60,6 +61,10 @@ def run() -> Evaluate:
             _EVALUATED[key] = evaluate(
                 stack, overrides=overrides, secrets=secrets, stack_file=stack_file, recorded=recorded, **report
             )
+            # Kept for the whole session: out of the collector's sight, so that its full collections do not
+            # rescan every evaluation so far (a tenth of the suite's time before).
+            gc.collect()
+            gc.freeze()
         return _EVALUATED[key]
 
     return _run
