@@ -325,12 +325,14 @@ def test_unenrol_drops_the_labels_and_restarts_nothing(stubs: Stubs, environment
 
 def test_unenrol_fails_naming_the_pods_istio_cni_has_not_taken_out(stubs: Stubs) -> None:
     stubs.add("kubectl", Reply(LOOKUP, "namespace/demo-apps\n"), Reply(UNLABEL, "unlabeled\n"), Reply(PODS, ONE_LEFT))
+    stubs.add("sleep", Reply("2"))  # the wait between polls, logged instead of slept
 
-    result = stubs.run("unenrol-namespace.sh", NAMESPACE="demo-apps", WAIT_SECONDS="2")
+    result = stubs.run("unenrol-namespace.sh", NAMESPACE="demo-apps", WAIT_SECONDS="4")
 
     assert result.status != 0
-    assert "istio-cni has not taken these pods out of the mesh after 2s: log-shipper-x2k" in result.stderr
-    assert len([call for call in result.calls["kubectl"] if "get pods" in call]) == 2
+    assert "istio-cni has not taken these pods out of the mesh after 4s: log-shipper-x2k" in result.stderr
+    assert len([call for call in result.calls["kubectl"] if "get pods" in call]) == 3
+    assert result.calls["sleep"] == ["2", "2"]
     assert not any("rollout" in call for call in result.calls["kubectl"])
 
 
