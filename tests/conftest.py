@@ -138,8 +138,8 @@ def installed_venv(wheel: Path, venv: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The wheel, built once per run from a copy of components/ (setuptools writes build files into its
-    source). The tests that use it share the xdist group "wheel", so one worker builds it."""
+    """The wheel, built once per test worker that needs it, from a copy of components/ (setuptools writes
+    build files into its source)."""
     source = tmp_path_factory.mktemp("source") / "components"
     shutil.copytree(ROOT / "components", source, ignore=shutil.ignore_patterns("__pycache__", "build", "*.egg-info"))
     out = tmp_path_factory.mktemp("wheel")

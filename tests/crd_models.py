@@ -2,15 +2,11 @@
 
 Each package builds thousands of pydantic classes when imported (about 2.5 s for the Kubernetes models, as
 much for the Prometheus Operator's): imported at the top of a test module, every test worker would pay for
-them while collecting. The tests that use them share one xdist group (`CRD_MODELS`), so one worker does.
-A missing package fails those tests, never skips them.
+them while collecting; imported here, only the worker that runs a test using them does. A missing package
+fails those tests, never skips them.
 """
 
 from types import ModuleType
-
-import pytest
-
-CRD_MODELS = pytest.mark.xdist_group("crd-models")
 
 
 def kubernetes(group_version: str) -> ModuleType:

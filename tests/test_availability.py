@@ -14,7 +14,7 @@ from homelab_mesh.settings.network import MAX_GATEWAY_REPLICAS
 from pydantic import BaseModel
 
 from tests.conftest import Evaluate
-from tests.crd_models import CRD_MODELS, kubernetes
+from tests.crd_models import kubernetes
 from tools.mock_engine import Evaluation
 
 # The ConfigMap keys istiod accepts as overlays; any other key makes it refuse to render the gateway
@@ -56,7 +56,6 @@ class TestMetalLBResources:
         # A throttled speaker answers ARP late (metallb/metallb#765): no CPU limit.
         assert "cpu" not in resources["limits"]
 
-    @CRD_MODELS
     def test_speaker_runs_at_a_priority_class_the_program_creates_first(self, homelab: Evaluation) -> None:
         speaker = homelab.named("lan-load-balancer-release").inputs["values"]["speaker"]
         priority = homelab.named("lan-load-balancer-speaker-priority").inputs
@@ -91,7 +90,6 @@ class TestGatewayReplicas:
         # istiod renders a PodDisruptionBudget only when its overlay key is present (`requiredOverlays`).
         assert "podDisruptionBudget" not in overlays
 
-    @CRD_MODELS
     @pytest.mark.parametrize("replicas", [2, MAX_GATEWAY_REPLICAS])
     def test_several_replicas_spread_over_nodes_with_a_satisfiable_budget(self, run: Evaluate, replicas: int) -> None:
         overlays = options_of(run({"gatewayReplicas": replicas}))

@@ -50,12 +50,10 @@ def python_example(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> dic
     return json.loads(result.stdout.splitlines()[-1])
 
 
-@pytest.mark.xdist_group("wheel")
 def test_the_python_example_uses_the_installed_wheel(python_example: dict[str, Any]) -> None:
     assert "/venv/" in python_example["package"] and str(ROOT / "components") not in python_example["package"]
 
 
-@pytest.mark.xdist_group("wheel")
 def test_the_python_example_builds_the_mesh_a_namespace_and_its_route(python_example: dict[str, Any]) -> None:
     registrations = python_example["registrations"]
     components = {name: kind for name, (kind, _) in registrations.items() if kind.startswith("homelab-mesh:")}

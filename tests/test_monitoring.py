@@ -10,7 +10,6 @@ from homelab_mesh.scripts import script
 from pydantic import BaseModel
 
 from tests.conftest import Evaluate
-from tests.crd_models import CRD_MODELS
 from tests.stubs import Reply, Stubs
 from tools.mock_engine import Evaluation, evaluate
 
@@ -48,7 +47,6 @@ def test_off_by_default(homelab: Evaluation) -> None:
     assert "monitoring-metallb-metrics-reader" not in homelab.names()
 
 
-@CRD_MODELS
 def test_one_monitor_per_component_each_valid_for_the_operator(monitored: Evaluation) -> None:
     found = monitors(monitored)
     assert {name: (m["kind"], m["metadata"]["namespace"]) for name, m in found.items()} == {

@@ -11,7 +11,6 @@ import tomllib
 from pathlib import Path
 
 import homelab_mesh
-import pytest
 
 from tests.conftest import installed_venv
 
@@ -43,13 +42,11 @@ def test_the_package_declares_the_programs_dependency_ranges() -> None:
     assert set(project["dependencies"]) == {line for line in program if not line.startswith("setuptools")}
 
 
-@pytest.mark.xdist_group("wheel")
 def test_the_wheel_is_versioned_from_one_place(wheel: Path) -> None:
     assert wheel.name == f"homelab_mesh-{homelab_mesh.__version__}-py3-none-any.whl"
     assert re.fullmatch(r"\d+\.\d+\.\d+", homelab_mesh.__version__)
 
 
-@pytest.mark.xdist_group("wheel")
 def test_the_installed_package_runs_its_scripts_without_the_repository(wheel: Path, tmp_path: Path) -> None:
     """Installed in a fresh virtualenv and imported from outside the checkout, the package still finds every
     script its components run (package data), with the shared kubectl helper in place."""

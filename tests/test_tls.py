@@ -14,7 +14,6 @@ from homelab_mesh.settings.certificates import check_provided_certificate, cover
 from tests import crd_models
 from tests.certificates import DAY, HOMELAB_HOSTNAMES, Pem, homelab_pem, key_pem, private_key, self_signed
 from tests.conftest import Evaluate
-from tests.crd_models import CRD_MODELS
 from tools.mock_engine import MOCK_VALIDITY_END, Evaluation, evaluate, is_secret, unwrap
 
 ConfigErrorOf = Callable[..., ConfigError]
@@ -224,7 +223,6 @@ class TestCertManager:
         assert evaluation.named("cert-manager-install-release").inputs["version"] == "v1.21.0"
 
 
-@CRD_MODELS
 class TestAgainstCertManagerSchemas:
     """The objects as a cluster would read them, checked against models generated from cert-manager's CRDs."""
 

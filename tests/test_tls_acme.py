@@ -15,7 +15,6 @@ from homelab_mesh.settings import ConfigError
 from tests import crd_models
 from tests.certificates import homelab_pem
 from tests.conftest import Evaluate
-from tests.crd_models import CRD_MODELS
 from tests.test_component_package import _hosted
 from tests.test_secrets import plain_strings
 from tests.test_tls import TestAgainstCertManagerSchemas as Schemas
@@ -284,7 +283,6 @@ class TestAgainstCertManagerSchemas:
             },
         ],
     )
-    @CRD_MODELS
     def test_issuer_and_certificates_validate_field_for_field(
         self, models: Any, run: Evaluate, solver: dict[str, Any]
     ) -> None:

@@ -15,7 +15,6 @@ from homelab_mesh.settings import ConfigError
 from tests import crd_models
 from tests.certificates import HOMELAB_HOSTNAMES, homelab_pem
 from tests.conftest import Evaluate
-from tests.crd_models import CRD_MODELS
 from tests.stubs import Reply, Stubs
 from tests.test_component_package import _hosted
 from tests.test_tls import CERT_MANAGER, problem_for
@@ -120,7 +119,6 @@ class TestIssuerMode:
         }
 
 
-@CRD_MODELS
 class TestAgainstCertManagerSchemas:
     @pytest.mark.parametrize("kind", ["ClusterIssuer", "Issuer"])
     def test_certificates_validate_field_for_field(self, models: Any, run: Evaluate, kind: str) -> None:
