@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import json
 import shutil
@@ -137,17 +138,38 @@ def installed_venv(wheel: Path, venv: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The wheel, built once per test worker that needs it, from a copy of components/ (setuptools writes
-    build files into its source)."""
-    source = tmp_path_factory.mktemp("source") / "components"
-    shutil.copytree(ROOT / "components", source, ignore=shutil.ignore_patterns("__pycache__", "build", "*.egg-info"))
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(source), "-w", str(out)],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    (built,) = out.glob("homelab_mesh-*.whl")
-    return built
+def wheel(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """The wheel, built once per run from a copy of components/ (setuptools writes build files into its
+    source): the test workers share one build directory of the run, and the first to take its lock builds
+    (pytest-xdist's recipe for a session fixture made once)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base if worker_id == "master" else base.parent
+    out = shared / "wheel"
+    with open(shared / "wheel.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        built = sorted(out.glob("homelab_mesh-*.whl"))
+        if not built:
+            source = shared / "wheel-source" / "components"
+            shutil.copytree(
+                ROOT / "components", source, ignore=shutil.ignore_patterns("__pycache__", "build", "*.egg-info", "venv")
+            )
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "wheel",
+                    "-q",
+                    "--no-deps",
+                    "--no-build-isolation",
+                    str(source),
+                    "-w",
+                    str(out),
+                ],
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
+            built = sorted(out.glob("homelab_mesh-*.whl"))
+    (only,) = built
+    return only
