@@ -7,11 +7,10 @@ declared by GatewayCertificates (components/tls.py), which waits for this compon
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
-import pulumi_kubernetes as k8s
 
-from .adoption import release_adoption
 from .arguments import AdoptionArgs, ArgsReader, adoption_plan, component_options, renamed, token
 from .chart_keys import merged_values
+from .helm import helm_release
 from .kubernetes import KubernetesObject, metadata
 from .settings.tls import DEFAULT_CERT_MANAGER_VERSION
 
@@ -103,25 +102,19 @@ class CertManager(pulumi.ComponentResource):
                 aliases=renamed(f"{name}-namespace", "cert-manager-namespace"),
             ),
         )
-        adopted, adoption_options = release_adoption(adoption, "cert-manager", CERT_MANAGER_NAMESPACE)
-        self.release = k8s.helm.v3.Release(
+        self.release = helm_release(
             f"{name}-release",
-            name="cert-manager",
-            chart=CERT_MANAGER_CHART,
+            "cert-manager",
+            CERT_MANAGER_CHART,
             version=version,
             namespace=CERT_MANAGER_NAMESPACE,
             values=merged_values(chart_values(args.get("image_registry")), args.get("extra_values") or {}),
             timeout=helm_timeout,
-            cleanup_on_fail=True,
-            max_history=5,
-            **adopted,
-            opts=pulumi.ResourceOptions.merge(
-                pulumi.ResourceOptions(
-                    parent=self,
-                    depends_on=[self.namespace, *waits_for],
-                    aliases=renamed(f"{name}-release", "cert-manager"),
-                ),
-                adoption_options,
+            adoption=adoption,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[self.namespace, *waits_for],
+                aliases=renamed(f"{name}-release", "cert-manager"),
             ),
         )
         self.namespace_name = pulumi.Output.from_input(CERT_MANAGER_NAMESPACE)

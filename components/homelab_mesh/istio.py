@@ -15,7 +15,6 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from . import names, versions
-from .adoption import release_adoption
 from .arguments import (
     AdoptionArgs,
     ArgsReader,
@@ -29,6 +28,7 @@ from .arguments import (
 )
 from .chart_keys import merged_values
 from .gateway_api import GatewayApiCrds
+from .helm import helm_release
 from .kubernetes import KubernetesObject, metadata, namespace
 from .policy import peer_authentication_spec
 from .resources import ResourceProfile
@@ -196,35 +196,29 @@ class IstioAmbient(pulumi.ComponentResource):
             depends_on = step_order.apply(
                 lambda known, release=release_name: self._waits_for(release, known, waits_for)
             )
-            adopted, adoption_options = release_adoption(adoption, release_name, names.ISTIO_NAMESPACE)
             resource_name = f"{name}-{chart}"
-            self.releases[release_name] = k8s.helm.v3.Release(
+            self.releases[release_name] = helm_release(
                 resource_name,
-                name=release_name,
-                chart=chart,
+                release_name,
+                chart,
+                repository=repository,
                 version=version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repository),
                 namespace=names.ISTIO_NAMESPACE,
                 values=values[release_name],
                 timeout=helm_timeout,
-                cleanup_on_fail=True,
-                max_history=5,
-                **adopted,
-                opts=pulumi.ResourceOptions.merge(
-                    pulumi.ResourceOptions(
-                        parent=self,
-                        # Not for the CRDs: every one carries helm.sh/resource-policy: keep and survives an
-                        # uninstall (istio@1.28.10 and istio@release-1.31: manifests/charts/base/files/
-                        # crd-all.gen.yaml). A replacement or a stray destroy would still uninstall the
-                        # default-revision validating webhook and admission policy (manifests/charts/base/
-                        # templates/defaultrevision-*.yaml): Istio config would go unvalidated, and the kept
-                        # CRDs would belong to no release, until it is back.
-                        protect=release_name == "istio-base",
-                        aliases=renamed(resource_name, release_name),
-                        depends_on=depends_on,
-                        custom_timeouts=pulumi.CustomTimeouts(create=operation_timeout, update=operation_timeout),
-                    ),
-                    adoption_options,
+                adoption=adoption,
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    # Not for the CRDs: every one carries helm.sh/resource-policy: keep and survives an
+                    # uninstall (istio@1.28.10 and istio@release-1.31: manifests/charts/base/files/
+                    # crd-all.gen.yaml). A replacement or a stray destroy would still uninstall the
+                    # default-revision validating webhook and admission policy (manifests/charts/base/
+                    # templates/defaultrevision-*.yaml): Istio config would go unvalidated, and the kept
+                    # CRDs would belong to no release, until it is back.
+                    protect=release_name == "istio-base",
+                    aliases=renamed(resource_name, release_name),
+                    depends_on=depends_on,
+                    custom_timeouts=pulumi.CustomTimeouts(create=operation_timeout, update=operation_timeout),
                 ),
             )
 

@@ -6,10 +6,9 @@ from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_command as command
-import pulumi_kubernetes as k8s
 
 from . import names, versions
-from .adoption import AdoptionPlan, release_adoption
+from .adoption import AdoptionPlan
 from .arguments import (
     AdoptionArgs,
     ArgsReader,
@@ -25,6 +24,7 @@ from .arguments import (
     token,
 )
 from .chart_keys import merged_values
+from .helm import helm_release
 from .images import mirrored
 from .kubernetes import KubernetesObject, metadata, namespace
 from .resources import ResourceProfile
@@ -204,7 +204,6 @@ class MetalLB(pulumi.ComponentResource):
                 aliases=renamed(f"{name}-namespace", names.METALLB_NAMESPACE),
             ),
         )
-        adopted, adoption_options = release_adoption(adoption, "metallb", names.METALLB_NAMESPACE)
         self.priority_class = KubernetesObject(
             f"{name}-speaker-priority",
             api_version="scheduling.k8s.io/v1",
@@ -215,26 +214,21 @@ class MetalLB(pulumi.ComponentResource):
             ),
             **priority_class_fields(),
         )
-        self.release = k8s.helm.v3.Release(
+        self.release = helm_release(
             f"{name}-release",
-            name="metallb",
-            chart="metallb",
+            "metallb",
+            "metallb",
+            repository=repository,
             version=version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repository),
             namespace=names.METALLB_NAMESPACE,
             values=merged_values(chart_values(profiles, args.get("image_registry")), args.get("extra_values") or {}),
             timeout=helm_timeout,
-            cleanup_on_fail=True,
-            max_history=5,
-            **adopted,
+            adoption=adoption,
             # Pods naming a PriorityClass that does not exist are refused at admission.
-            opts=pulumi.ResourceOptions.merge(
-                pulumi.ResourceOptions(
-                    parent=self,
-                    depends_on=[self.namespace, self.priority_class],
-                    aliases=renamed(f"{name}-release", "metallb"),
-                ),
-                adoption_options,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[self.namespace, self.priority_class],
+                aliases=renamed(f"{name}-release", "metallb"),
             ),
         )
         self.webhook_ready = command.local.Command(
