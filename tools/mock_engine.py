@@ -15,6 +15,7 @@ import runpy
 import sys
 import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -288,6 +289,17 @@ def _evaluate(
     project, config, secret_keys = stack_config(stack, root, overrides, secrets, stack_file)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    # The SDK calls the monitor from the loop's default executor, and the mock monitor gives each of its
+    # threads an event loop it never closes (pulumi 3.272.0, runtime/mocks.py RegisterResource and Invoke:
+    # `_ensure_event_loop`): each thread starts here with a loop of ours, closed with the evaluation.
+    worker_loops: list[asyncio.AbstractEventLoop] = []
+
+    def worker_loop() -> None:
+        worker_loops.append(asyncio.new_event_loop())
+        asyncio.set_event_loop(worker_loops[-1])
+
+    executor = ThreadPoolExecutor(thread_name_prefix="mock-monitor", initializer=worker_loop)
+    loop.set_default_executor(executor)
     logs = _LogCollector()
     mocks = MeshMocks(recorded, cluster_report)
     monitor = RecordingMonitor(mocks)
@@ -312,6 +324,9 @@ def _evaluate(
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+        executor.shutdown(wait=True)
+        for each in worker_loops:
+            each.close()
         loop.close()
         asyncio.set_event_loop(None)
     return Evaluation(
