@@ -11,7 +11,7 @@ import pulumi
 from .arguments import AdoptionArgs, ArgsReader, adoption_plan, component_options, renamed, token
 from .chart_keys import merged_values
 from .helm import helm_release
-from .kubernetes import KubernetesObject, metadata
+from .kubernetes import namespace
 from .settings.tls import DEFAULT_CERT_MANAGER_VERSION
 
 CERT_MANAGER_NAMESPACE = "cert-manager"
@@ -91,11 +91,9 @@ class CertManager(pulumi.ComponentResource):
         own, waits_for = component_options("CertManager", name, opts, "homelab-mesh:tls:CertManager")
         super().__init__(token("CertManager"), name, None, own)
         adoption = adoption_plan(args.get("adoption"))
-        self.namespace = KubernetesObject(
-            f"{name}-namespace",
-            api_version="v1",
-            kind="Namespace",
-            metadata=metadata(CERT_MANAGER_NAMESPACE),
+        self.namespace = namespace(
+            CERT_MANAGER_NAMESPACE,
+            resource_name=f"{name}-namespace",
             opts=pulumi.ResourceOptions(
                 parent=self,
                 import_=adoption.namespace_import_id(CERT_MANAGER_NAMESPACE),
