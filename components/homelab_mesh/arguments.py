@@ -175,6 +175,12 @@ def component_options(
     return own, waits_for
 
 
+def top_level_urn_prefix(parent: pulumi.Resource | None) -> str | None:
+    """`urn:pulumi:<stack>::<project>::`, the start of every URN at the top of the stack; None under a parent,
+    whose type chain a URN would need."""
+    return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::" if parent is None else None
+
+
 def previous_identities(
     aliases: Iterable[Any], type_: str, name: str, old_token: str, parent: pulumi.Resource | None
 ) -> list[Any]:
@@ -187,7 +193,7 @@ def previous_identities(
     changes only the name is written as the URN it names: the SDK resolves a `pulumi.Alias` through several
     Outputs and a string through one (pulumi 3.272.0, runtime/resource.py `collapse_alias_to_urn`), and a
     stack of 800 meshed namespaces registers 800 such aliases."""
-    prefix = f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::" if parent is None else None
+    prefix = top_level_urn_prefix(parent)
 
     def identity(alias: pulumi.Alias, alias_type: str) -> Any:
         if prefix is not None and all(part is ... for part in (alias.parent, alias.stack, alias.project)):
@@ -217,15 +223,13 @@ def renamed(new: str, old: str) -> list[pulumi.Alias]:
 
 
 class RenamedChildren:
-    """`renamed` for a component with many children (one per namespace, route or hostname): at the top of the
-    stack each alias is written as the URN it names, the child's old name under the component's old type,
-    which the SDK resolves through one Output instead of several (`previous_identities`)."""
+    """`renamed` for a component a stack holds hundreds of (MeshedNamespace): at the top of the stack each
+    alias is written as the URN it names, the child's old name under the component's old type, which the SDK
+    resolves through one Output instead of several (`previous_identities`)."""
 
     def __init__(self, opts: pulumi.ResourceOptions | None, old_token: str) -> None:
-        top_level = opts is None or opts.parent is None
-        self._old_parent = (
-            f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{old_token}" if top_level else None
-        )
+        prefix = top_level_urn_prefix(opts.parent if opts is not None else None)
+        self._old_parent = None if prefix is None else f"{prefix}{old_token}"
 
     def aliases(self, child_type: str, new: str, old: str) -> list[Any]:
         if new == old or self._old_parent is None:
